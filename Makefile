@@ -1,0 +1,52 @@
+# lamina: the two commands that matter are `make demo` and `make test`.
+# Both work on a fresh machine: they create .venv, install lamina with constraints.txt
+# (which pins the CPU build of torch), and install the Fashion-MNIST Debian package if missing.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FMNIST_DIR := /usr/share/datasets/fashion-mnist
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast setup data bench lint clean
+
+demo: setup data
+	$(PY) -m lamina.demo
+
+test: setup data
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# Fashion-MNIST from Debian's dataset-fashion-mnist, when missing and apt is usable.
+data:
+	@if [ -f $(FMNIST_DIR)/train-images-idx3-ubyte.gz ]; then \
+		echo "Fashion-MNIST found in $(FMNIST_DIR)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing dataset-fashion-mnist with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	else \
+		echo "Fashion-MNIST is not in $(FMNIST_DIR) and apt-get is not usable here;"; \
+		echo "lamina will look in \$$LAMINA_DATA and its cache, then download it."; \
+	fi
+
+bench: setup data
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(PY) benchmarks/fit_overhead.py
+
+lint: setup
+	$(VENV)/bin/ruff check lamina tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
