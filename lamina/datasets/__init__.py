@@ -1,0 +1,13 @@
+"""Datasets as numpy arrays: MNIST and Fashion-MNIST, and the IDX format they use.
+
+Example:
+    >>> from lamina.datasets import fashion_mnist
+    >>> (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()  # doctest: +SKIP
+"""
+
+from lamina.datasets import fashion_mnist, mnist
+from lamina.datasets._download import DatasetNotFoundError, DownloadError, fetch
+from lamina.datasets.idx import read_idx, write_idx
+
+__all__ = ["fashion_mnist", "mnist", "read_idx", "write_idx", "fetch", "DatasetNotFoundError",
+           "DownloadError"]
