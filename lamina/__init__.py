@@ -1,0 +1,32 @@
+"""lamina: the deep-learning course as a fast, Keras-style library on PyTorch.
+
+Example:
+    >>> import lamina as lm
+    >>> from lamina import layers
+    >>> model = lm.Sequential([layers.Dense(10, activation="softmax")], input_shape=(4,))
+    >>> model.count_params()
+    50
+"""
+
+__version__ = "0.1.0"
+
+from lamina import (  # noqa: E402
+    activations,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    zoo,
+)
+from lamina.models import Model, Sequential  # noqa: E402
+from lamina.saving import load_model, save_model  # noqa: E402
+from lamina import viz  # noqa: E402
+
+__all__ = [
+    "__version__", "Model", "Sequential", "load_model", "save_model", "activations",
+    "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "viz",
+    "zoo",
+]

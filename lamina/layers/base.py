@@ -1,0 +1,147 @@
+"""The base of every lamina layer and model: a ``torch.nn.Module`` that knows its shapes.
+
+``__init__`` stores and validates hyper-parameters; ``build(input_shape)`` creates the
+weights once the per-sample input shape is known, then calls ``reset_parameters()``;
+``forward`` is plain PyTorch. A layer built from ``input_shape`` records its input and
+output shapes, which ``summary()`` prints.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+import torch
+from torch import nn
+
+from lamina._registry import Registry
+from lamina.errors import NotBuiltError
+from lamina.layers.input_spec import InputSpec, format_shape
+
+__all__ = ["Layer", "auto_name", "LAYERS"]
+
+#: Every ``Layer`` subclass, by class name: how ``load_model`` finds a saved layer's class.
+LAYERS = Registry("layer")
+
+_name_counts: dict[str, int] = defaultdict(int)
+
+
+def auto_name(cls_name: str) -> str:
+    """A unique snake-case name per class: ``dense``, ``dense_1``, ``dense_2`` ...
+
+    Example:
+        >>> auto_name("MyBlock").startswith("my_block")
+        True
+    """
+    base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", cls_name).lower()
+    n = _name_counts[base]
+    _name_counts[base] += 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+class Layer(nn.Module):
+    """Base class of lamina layers: lazy ``build``, shape checks, config, ``extra_repr``.
+
+    Subclasses set ``self.input_spec`` (per-sample shape rules), implement ``build`` when
+    they own weights and ``forward``; ``compute_output_shape`` defaults to a dry run.
+
+    Args:
+        name: the layer's name in summaries and error messages. Defaults to a unique
+            snake-case name derived from the class (``dense_2``).
+
+    Example:
+        >>> from lamina import layers
+        >>> d = layers.Dense(3)
+        >>> d.build((5,)); d.weight.shape
+        torch.Size([3, 5])
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            LAYERS.register(cls.__name__, overwrite=True)(cls)
+
+    def __init__(self, *, name: str | None = None):
+        super().__init__()
+        self.name = name or auto_name(type(self).__name__)
+        self.built = False
+        self.input_spec: InputSpec | None = None
+        self.input_shape: tuple | None = None
+        self.output_shape: tuple | None = None
+        self._lazy_hook = self.register_forward_pre_hook(_build_on_first_call)
+
+    # -- building -------------------------------------------------------------------
+    def build(self, input_shape: tuple) -> None:
+        """Create weights for per-sample ``input_shape`` (no batch axis). Idempotent."""
+        self._record_build(input_shape)
+
+    def _record_build(self, input_shape) -> None:
+        """Check ``input_shape`` against the spec and mark the layer built."""
+        input_shape = tuple(int(d) for d in input_shape)
+        if self.input_spec is not None:
+            self.input_spec.check(input_shape, self.name)
+        self.input_shape = input_shape
+        self.built = True
+        if self._lazy_hook is not None:
+            self._lazy_hook.remove()
+            self._lazy_hook = None
+
+    def build_shapes(self, input_shape: tuple) -> tuple:
+        """Build for ``input_shape`` if needed, record and return the output shape."""
+        input_shape = tuple(int(d) for d in input_shape)
+        if not self.built:
+            self.build(input_shape)
+        elif self.input_spec is not None:
+            self.input_spec.check(input_shape, self.name)
+        self.input_shape = input_shape
+        self.output_shape = tuple(int(d) for d in self.compute_output_shape(input_shape))
+        return self.output_shape
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """Per-sample output shape for a per-sample input shape (default: a dry run)."""
+        param = next(self.parameters(), None)
+        device = param.device if param is not None else None
+        dtype = param.dtype if param is not None and param.is_floating_point() else None
+        x = torch.zeros((1, *input_shape), device=device, dtype=dtype)
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                y = self(x)
+        finally:
+            self.train(was_training)
+        return tuple(y.shape[1:])
+
+    def reset_parameters(self) -> None:
+        """(Re-)initialize the weights; layers without weights do nothing."""
+
+    # -- introspection -----------------------------------------------------------------
+    def count_params(self) -> int:
+        """Number of parameters (trainable or not); raises if the layer is not built."""
+        if not self.built:
+            raise NotBuiltError(
+                f"Layer '{self.name}' has no weights yet, so its parameters cannot be counted. "
+                f"Pass `input_shape=` to the model or call `.build(input_shape)` first.")
+        return sum(p.numel() for p in self.parameters())
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this layer: ``type(self)(**config)``."""
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """Create a layer from the output of :meth:`get_config`."""
+        return cls(**config)
+
+    def _shape_str(self) -> str:
+        return format_shape(self.output_shape) if self.output_shape is not None else "?"
+
+
+def _build_on_first_call(layer: Layer, args: tuple) -> None:
+    """Forward pre-hook: build a lazy layer from the first input it sees, then go away."""
+    if not layer.built and args and isinstance(args[0], torch.Tensor):
+        layer.build_shapes(tuple(args[0].shape[1:]))
+        ref = next(layer.parameters(), None)
+        if ref is not None and ref.device != args[0].device:
+            layer.to(args[0].device)

@@ -1,0 +1,171 @@
+"""Convolution layers (channels-first, like PyTorch)."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lamina._shapes import conv_output_length, same_padding
+from lamina._validation import check_int_tuple, check_option, check_positive_int
+from lamina.errors import message
+from lamina.layers._activated import ActivatedLayer
+from lamina.layers.input_spec import InputSpec
+
+__all__ = ["Conv2D"]
+
+_CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+def resolve_padding(padding, rank: int, owner: str):
+    """Normalize ``padding`` to ``"valid"``, ``"same"`` or a tuple of ``rank`` ints >= 0."""
+    if isinstance(padding, str):
+        return check_option("padding", padding, ("valid", "same"), owner)
+    if isinstance(padding, numbers.Integral) or isinstance(padding, (tuple, list)):
+        return check_int_tuple("padding", padding, rank, owner, minimum=0)
+    raise ValueError(message(f"Argument `padding` of {owner} must be 'valid', 'same' or "
+                             f"non-negative integers.", received=f"padding={padding!r}"))
+
+
+class _Conv(ActivatedLayer):
+    """N-d convolution ``y = f(W * x + b)`` with Keras arguments and channels-first data."""
+
+    rank = 2
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding="valid", activation=None, *,
+                 dilation_rate=1, groups: int = 1, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 name: str | None = None):
+        super().__init__(activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, name=name)
+        owner = f"{type(self).__name__} '{self.name}'"
+        self.filters = check_positive_int("filters", filters, owner)
+        self.kernel_size = check_int_tuple("kernel_size", kernel_size, self.rank, owner)
+        self.strides = check_int_tuple("strides", strides, self.rank, owner)
+        self.dilation_rate = check_int_tuple("dilation_rate", dilation_rate, self.rank, owner)
+        self.groups = check_positive_int("groups", groups, owner)
+        if self.filters % self.groups:
+            raise ValueError(message(f"Argument `filters` of {owner} must be divisible by "
+                                     f"`groups`.", received=f"filters={filters}, groups={groups}"))
+        self.padding = resolve_padding(padding, self.rank, owner)
+        self.input_spec = InputSpec(ndim=self.rank + 1)
+        self.weight: nn.Parameter | None = None
+        self.bias: nn.Parameter | None = None
+        self._pad_arg: Any = 0       # what F.conv receives
+        self._pre_pad: tuple | None = None   # asymmetric "same" padding done by F.pad
+        self._planned_for: tuple | None = None   # spatial size the "same" plan was made for
+
+    def build(self, input_shape: tuple) -> None:
+        self._record_build(input_shape)
+        in_channels = self.input_shape[0]
+        if in_channels % self.groups:
+            raise ValueError(message(
+                f"Layer '{self.name}' has groups={self.groups}, which must divide the input "
+                f"channels.", received=f"input with {in_channels} channels"))
+        self.weight = nn.Parameter(torch.empty(
+            self.filters, in_channels // self.groups, *self.kernel_size))
+        self.bias = nn.Parameter(torch.empty(self.filters)) if self.use_bias else None
+        self.input_spec = InputSpec(ndim=self.rank + 1, axes={0: in_channels})
+        self._pad_arg, self._pre_pad = self._plan_padding(self.input_shape[1:])
+        self._planned_for = tuple(self.input_shape[1:])
+        self.reset_parameters()
+
+    def _plan_padding(self, spatial: tuple) -> tuple:
+        """(padding for F.conv, padding for F.pad or None) for inputs of ``spatial`` size."""
+        if self.padding == "valid":
+            return 0, None
+        if self.padding != "same":
+            return self.padding, None
+        pads = [same_padding(n, k, s, d) for n, k, s, d in
+                zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
+        if all(a == b for a, b in pads):
+            return tuple(a for a, _ in pads), None
+        return 0, tuple(p for pair in reversed(pads) for p in pair)  # F.pad: last axis first
+
+    def _pad_totals(self, spatial: tuple) -> list[int]:
+        if self.padding == "valid":
+            return [0] * self.rank
+        if self.padding == "same":
+            return [sum(same_padding(n, k, s, d)) for n, k, s, d in
+                    zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
+        return [2 * p for p in self.padding]
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        spatial = input_shape[1:]
+        out = [conv_output_length(n, k, s, p, d) for n, k, s, p, d in
+               zip(spatial, self.kernel_size, self.strides, self._pad_totals(spatial),
+                   self.dilation_rate)]
+        if min(out) < 1:
+            raise ValueError(
+                f"Layer '{self.name}' with kernel_size={self.kernel_size} cannot slide over "
+                f"input of per-sample shape {tuple(input_shape)}: the output would be empty. "
+                f"Use padding='same' or a larger input.")
+        return (self.filters, *out)
+
+    def preactivation(self, x: Tensor) -> Tensor:
+        pad_arg, pre_pad = self._pad_arg, self._pre_pad
+        if self.padding == "same" and tuple(x.shape[2:]) != self._planned_for:
+            # "same" padding depends on the input size when strides > 1
+            pad_arg, pre_pad = self._plan_padding(tuple(x.shape[2:]))
+        if pre_pad is not None:
+            x = F.pad(x, pre_pad)
+        return _CONV_FN[self.rank](x, self.weight, self.bias, self.strides, pad_arg,
+                                   self.dilation_rate, self.groups)
+
+    def get_config(self) -> dict[str, Any]:
+        padding = self.padding if isinstance(self.padding, str) else list(self.padding)
+        return {"filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": padding,
+                "dilation_rate": list(self.dilation_rate), "groups": self.groups,
+                **super().get_config()}
+
+    def extra_repr(self) -> str:
+        in_c = "?" if self.weight is None else self.weight.shape[1] * self.groups
+        s = f"{in_c} -> {self.filters}, kernel_size={self.kernel_size}"
+        if self.strides != (1,) * self.rank:
+            s += f", strides={self.strides}"
+        if self.padding not in ("valid", (0,) * self.rank):
+            s += f", padding={self.padding!r}"
+        if self.dilation_rate != (1,) * self.rank:
+            s += f", dilation_rate={self.dilation_rate}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + self._activation_repr() + ("" if self.use_bias else ", use_bias=False")
+
+
+class Conv2D(_Conv):
+    """2-D convolution over ``(N, C, H, W)`` images: ``y = f(W * x + b)``.
+
+    Each of the ``filters`` output maps sums a ``C x kh x kw`` filter slid over the input
+    (the deck's "sliding a 3D filter over the image").
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or (kh, kw).
+        strides: int or (sh, sw). Defaults to 1.
+        padding: ``"valid"`` (none), ``"same"`` (output ``ceil(H / s)``, any stride, as in
+            Keras), or an int / (ph, pw) of zeros on each side. Defaults to ``"valid"``.
+        activation: name or callable. Defaults to identity.
+        dilation_rate: int or tuple. Defaults to 1.
+        groups: channel groups. Defaults to 1.
+        use_bias, kernel_initializer, bias_initializer, name: as for ``Dense``.
+
+    Input shape:
+        ``(N, C, H, W)``.
+    Output shape:
+        ``(N, filters, H_out, W_out)`` with
+        ``H_out = floor((H + P - d (k - 1) - 1) / s) + 1``.
+
+    Example:
+        >>> import torch
+        >>> conv = Conv2D(6, 5, padding="same", activation="relu")
+        >>> conv(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 6, 28, 28])
+    """
+
+    rank = 2
+

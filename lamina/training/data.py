@@ -1,0 +1,190 @@
+"""Turning user data into on-device tensors and batches, with the checks done once per call.
+
+In-memory arrays become one tensor on the model's device; an epoch is one ``randperm`` and
+slices of it (no per-sample collation). A ``torch.utils.data.Dataset`` or ``DataLoader``
+is accepted for data that do not fit in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from lamina.errors import LaminaWarning, message
+from lamina.layers.input_spec import format_shape
+
+__all__ = ["to_tensor", "ArrayData", "LoaderData", "make_data", "split_validation"]
+
+
+def to_tensor(data, name: str, owner: str) -> Tensor:
+    """``data`` as a tensor: floats and other numbers as float32, integer labels as int64.
+
+    Nothing is rescaled: uint8 pixels stay 0..255 as floats.
+
+    Example:
+        >>> to_tensor(np.array([1, 2]), "y", "fit").dtype
+        torch.int64
+    """
+    if isinstance(data, Tensor):
+        t = data
+    elif isinstance(data, (np.ndarray, list, tuple)) or np.isscalar(data):
+        arr = np.asarray(data)
+        if arr.dtype == object or arr.dtype.kind not in "biuf":
+            raise TypeError(message(f"Argument `{name}` of {owner} must hold numbers.",
+                                    received=f"an array of dtype {arr.dtype}"))
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    else:
+        raise TypeError(message(
+            f"Argument `{name}` of {owner} must be a numpy array or a torch tensor.",
+            received=f"{name} of type {type(data).__name__}",
+            fix="Wrap other data in a torch.utils.data.Dataset or DataLoader."))
+    if t.dtype == torch.bool or t.is_floating_point():
+        return t.float() if t.dtype != torch.float32 else t
+    if name.startswith("y"):
+        return t.long()
+    return t.float()
+
+
+def _check_finite(t: Tensor, name: str, owner: str) -> None:
+    if t.is_floating_point():
+        bad = ~torch.isfinite(t)
+        if bool(bad.any()):
+            first = int(bad.flatten(1).any(1).nonzero()[0]) if t.dim() > 1 else int(
+                bad.nonzero()[0])
+            raise ValueError(message(
+                f"Argument `{name}` of {owner} contains NaN or infinite values "
+                f"({int(bad.sum())} of them; the first in sample {first}).",
+                fix="Clean or impute the data before training."))
+
+
+class ArrayData:
+    """In-memory ``(x, y)`` on one device, served as shuffled or ordered batches.
+
+    Args:
+        x: inputs, shape ``(N, *input_shape)``.
+        y: targets with ``N`` rows, or None (for ``predict``).
+        owner: the calling method, for error messages (``"fit"``).
+    """
+
+    def __init__(self, x, y=None, *, owner: str = "fit", device=None):
+        self.x = to_tensor(x, "x", owner)
+        self.y = None if y is None else to_tensor(y, "y", owner)
+        if self.x.dim() == 0:
+            raise ValueError(message(f"Argument `x` of {owner} must have a batch axis.",
+                                     received="a scalar"))
+        if self.y is not None and len(self.y) != len(self.x):
+            raise ValueError(message(
+                f"Arguments `x` and `y` of {owner} must have the same number of samples.",
+                received=f"x with {len(self.x)} samples (shape {tuple(self.x.shape)}) and y "
+                         f"with {len(self.y)} samples (shape {tuple(self.y.shape)})"))
+        _check_finite(self.x, "x", owner)
+        if self.y is not None:
+            _check_finite(self.y, "y", owner)
+        if device is not None:
+            self.x = self.x.to(device)
+            self.y = None if self.y is None else self.y.to(device)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def sample_shape(self) -> tuple:
+        return tuple(self.x.shape[1:])
+
+    def num_batches(self, batch_size: int) -> int:
+        return math.ceil(len(self) / batch_size)
+
+    def batches(self, batch_size: int, shuffle: bool = False,
+                generator: torch.Generator | None = None) -> Iterator[tuple]:
+        """Yield ``(x_batch, y_batch)``; with ``shuffle`` one ``randperm`` per epoch."""
+        n = len(self)
+        if shuffle:
+            perm = torch.randperm(n, generator=generator).to(self.x.device)
+            for i in range(0, n, batch_size):
+                idx = perm[i:i + batch_size]
+                yield self.x[idx], None if self.y is None else self.y[idx]
+        else:
+            for i in range(0, n, batch_size):
+                yield self.x[i:i + batch_size], None if self.y is None else self.y[i:i + batch_size]
+
+
+class LoaderData:
+    """A ``Dataset`` or ``DataLoader`` of ``(x, y)`` pairs (or ``x`` alone), moved batch by batch."""
+
+    def __init__(self, source, *, batch_size: int, shuffle: bool, device=None):
+        if isinstance(source, DataLoader):
+            self.loader = source
+        else:
+            self.loader = DataLoader(source, batch_size=batch_size, shuffle=shuffle)
+        self.device = device
+        self.sample_shape = None
+
+    def __len__(self) -> int:
+        return len(self.loader.dataset)
+
+    def num_batches(self, batch_size: int) -> int | None:
+        try:
+            return len(self.loader)
+        except TypeError:
+            return None
+
+    def batches(self, batch_size: int, shuffle: bool = False, generator=None) -> Iterator[tuple]:
+        for batch in self.loader:
+            if isinstance(batch, (list, tuple)):
+                xb = to_tensor(batch[0], "x", "fit")
+                yb = to_tensor(batch[1], "y", "fit") if len(batch) > 1 else None
+            else:
+                xb, yb = to_tensor(batch, "x", "fit"), None
+            if self.device is not None:
+                xb = xb.to(self.device, non_blocking=True)
+                yb = None if yb is None else yb.to(self.device, non_blocking=True)
+            yield xb, yb
+
+
+def make_data(x, y=None, *, owner: str, batch_size: int, shuffle: bool = False, device=None):
+    """``ArrayData`` for arrays and tensors, ``LoaderData`` for a Dataset or DataLoader."""
+    if isinstance(x, (DataLoader, Dataset)):
+        if y is not None:
+            raise ValueError(message(
+                f"Argument `y` of {owner} must be None when `x` is a Dataset or DataLoader "
+                f"(it yields the targets).", received=f"y of type {type(y).__name__}"))
+        return LoaderData(x, batch_size=batch_size, shuffle=shuffle, device=device)
+    data = ArrayData(x, y, owner=owner, device=device)
+    if batch_size > len(data) and owner == "fit":
+        warnings.warn(f"batch_size={batch_size} is larger than the {len(data)} samples given to "
+                      f"{owner}: every step sees the whole data set.", LaminaWarning, stacklevel=5)
+    return data
+
+
+def split_validation(data: ArrayData, fraction: float) -> tuple[ArrayData, ArrayData]:
+    """Hold out the *last* ``fraction`` of the samples for validation (as Keras does)."""
+    n_val = int(round(len(data) * fraction))
+    if not 0 < n_val < len(data):
+        raise ValueError(message(
+            f"`validation_split={fraction}` leaves no samples to train on or to validate with "
+            f"({len(data)} samples in all).", expected="a fraction in (0, 1) of at least one sample"))
+    cut = len(data) - n_val
+    train, val = object.__new__(ArrayData), object.__new__(ArrayData)
+    train.x, train.y = data.x[:cut], data.y[:cut]
+    val.x, val.y = data.x[cut:], data.y[cut:]
+    return train, val
+
+
+def check_input_shape(model, shape: tuple, owner: str) -> None:
+    """Raise if per-sample ``shape`` differs from the shape the model was built for."""
+    expected = getattr(model, "input_shape", None)
+    if expected is None or tuple(expected) == tuple(shape):
+        return
+    first = getattr(model, "layers", [None])[0] if getattr(model, "layers", None) else None
+    who = f"Layer '{first.name}', the first of model '{model.name}'," if first is not None \
+        else f"Model '{getattr(model, 'name', type(model).__name__)}'"
+    raise ValueError(
+        f"{who} expects input of shape {format_shape(expected)}. Received: input of shape "
+        f"{format_shape(shape)} in `{owner}`. Reshape the data (e.g. x.reshape(-1, "
+        f"{', '.join(map(str, expected))})) or build the model with input_shape={tuple(shape)}.")

@@ -1,0 +1,68 @@
+"""Checks of the targets ``y`` against the loss and the model's output, done once per call."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from lamina.errors import message
+
+__all__ = ["check_targets"]
+
+
+def _first_where(mask: Tensor) -> int:
+    return int(mask.reshape(len(mask), -1).any(1).nonzero()[0])
+
+
+def check_targets(loss_name: str, y: Tensor, out_shape: tuple | None, owner: str) -> Tensor:
+    """Validate ``y`` for the loss ``loss_name`` and a per-sample model output ``out_shape``.
+
+    Returns ``y``, cast to int64 when integral floats are given as class labels.
+
+    Example:
+        >>> check_targets("sparse_categorical_crossentropy", torch.tensor([0, 2]), (3,), "fit")
+        tensor([0, 2])
+    """
+    classes = out_shape[0] if out_shape else None
+    if loss_name == "sparse_categorical_crossentropy":
+        if y.is_floating_point():
+            if not bool((y == y.round()).all()):
+                raise ValueError(message(
+                    f"`y` given to {owner} must hold integer class labels for "
+                    f"sparse_categorical_crossentropy.", received=f"y of dtype {y.dtype} with "
+                    f"fractional values", fix="For one-hot or soft targets use "
+                    "loss='categorical_crossentropy'."))
+            y = y.long()
+        if y.dim() == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if classes is not None and y.dim() == 2 and y.shape[1] == classes:
+            raise ValueError(message(
+                f"`y` given to {owner} looks one-hot (shape {tuple(y.shape)}), but the loss "
+                f"sparse_categorical_crossentropy expects integer labels of shape (N,).",
+                fix="Use loss='categorical_crossentropy' for one-hot targets, or pass "
+                    "y.argmax(1)."))
+        if classes is not None and len(y):
+            bad = (y < 0) | (y >= classes)
+            if bool(bad.any()):
+                i = _first_where(bad)
+                raise ValueError(message(
+                    f"Labels given to {owner} must be integers in [0, {classes}) for a model "
+                    f"with {classes} outputs.",
+                    received=f"labels from {int(y.min())} to {int(y.max())} (e.g. {int(y[i])} "
+                             f"at sample {i})",
+                    fix=f"Give the last layer as many units as there are classes "
+                        f"(Dense({int(y.max()) + 1})) or fix the labels."))
+    elif loss_name == "categorical_crossentropy":
+        if y.dim() == 1 or (classes is not None and y.dim() >= 2 and y.shape[1] != classes):
+            raise ValueError(message(
+                f"`y` given to {owner} must be one-hot (or soft) targets of shape "
+                f"(N, {classes if classes is not None else 'C'}) for categorical_crossentropy.",
+                received=f"y of shape {tuple(y.shape)}",
+                fix="For integer labels use loss='sparse_categorical_crossentropy'."))
+    elif loss_name == "binary_crossentropy" and len(y):
+        yf = y.float()
+        if bool(((yf < 0) | (yf > 1)).any()):
+            raise ValueError(message(
+                f"Targets given to {owner} must lie in [0, 1] for binary_crossentropy.",
+                received=f"values from {float(yf.min())} to {float(yf.max())}"))
+    return y
