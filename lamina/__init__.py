@@ -19,8 +19,10 @@ from lamina import (  # noqa: E402
     losses,
     metrics,
     optimizers,
+    regularizers,
     zoo,
 )
+from lamina.config import set_seed  # noqa: E402
 from lamina.models import Model, Sequential  # noqa: E402
 from lamina.saving import load_model, save_model  # noqa: E402
 from lamina import viz  # noqa: E402
@@ -28,5 +30,5 @@ from lamina import viz  # noqa: E402
 __all__ = [
     "__version__", "Model", "Sequential", "load_model", "save_model", "activations",
     "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "viz",
-    "zoo",
+    "zoo", "regularizers", "set_seed",
 ]

@@ -38,10 +38,14 @@ class _Conv(ActivatedLayer):
     def __init__(self, filters: int, kernel_size, strides=1, padding="valid", activation=None, *,
                  dilation_rate=1, groups: int = 1, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  name: str | None = None):
         super().__init__(activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer, name=name)
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, name=name)
         owner = f"{type(self).__name__} '{self.name}'"
         self.filters = check_positive_int("filters", filters, owner)
         self.kernel_size = check_int_tuple("kernel_size", kernel_size, self.rank, owner)
@@ -152,7 +156,8 @@ class Conv2D(_Conv):
         activation: name or callable. Defaults to identity.
         dilation_rate: int or tuple. Defaults to 1.
         groups: channel groups. Defaults to 1.
-        use_bias, kernel_initializer, bias_initializer, name: as for ``Dense``.
+        use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer, activity_regularizer, name: as for ``Dense``.
 
     Input shape:
         ``(N, C, H, W)``.

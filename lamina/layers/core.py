@@ -31,6 +31,9 @@ class Dense(ActivatedLayer):
         use_bias: add the bias ``b``. Defaults to True.
         kernel_initializer: initializer of ``W``. Defaults to ``"glorot_uniform"``.
         bias_initializer: initializer of ``b``. Defaults to ``"zeros"``.
+        kernel_regularizer: penalty on ``W`` added to the loss (``lm.regularizers.l2(1e-4)``).
+        bias_regularizer: penalty on ``b``.
+        activity_regularizer: penalty on the layer's output (per-sample mean).
         name: layer name.
 
     Input shape:
@@ -47,10 +50,14 @@ class Dense(ActivatedLayer):
 
     def __init__(self, units: int, activation=None, *, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  name: str | None = None):
         super().__init__(activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer, name=name)
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, name=name)
         self.units = check_positive_int("units", units, f"Dense '{self.name}'")
         self.input_spec = InputSpec(min_ndim=1)
         self.weight: nn.Parameter | None = None

@@ -118,7 +118,8 @@ class Model(Layer):
     # -- the Keras surface --------------------------------------------------------------
     def fit(self, x, y=None, batch_size: int = 32, epochs: int = 1, verbose: int = 1,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True, *,
-            callbacks=(), initial_epoch: int = 0) -> History:
+            callbacks=(), initial_epoch: int = 0, checkpoint=None,
+            checkpoint_every: int | None = None, resume: bool = False) -> History:
         """Train the model on ``(x, y)``.
 
         Args:
@@ -134,15 +135,26 @@ class Model(Layer):
             validation_data: ``(x_val, y_val)``; overrides ``validation_split``.
             shuffle: reshuffle the training data every epoch. Defaults to True.
             callbacks: ``lamina.callbacks.Callback`` objects.
-            initial_epoch: epoch to start from (for resuming). Defaults to 0.
+            initial_epoch: epoch to start from. Defaults to 0.
+            checkpoint: a directory; the whole training state (weights, optimizer, RNG
+                streams, epoch and step, history, callbacks) is saved there, atomically,
+                at the end of every epoch.
+            checkpoint_every: also save every this many steps (mid-epoch).
+            resume: continue from the latest state in ``checkpoint`` (or start afresh if
+                there is none). With the same arguments, an interrupted and resumed run
+                ends with bit-identical weights on CPU.
 
         Returns:
-            The ``History`` (also kept as ``model.history``).
+            The ``History`` (also kept as ``model.history``). Its ``history`` dict holds a
+            list per key: ``loss`` (the minimized loss, penalties included), ``reg_loss``
+            (the penalties, when the model has regularizers), each metric, and their
+            ``val_`` twins.
         """
         self.history = self._require_trainer("fit").fit(
             x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
             validation_split=validation_split, validation_data=validation_data,
-            shuffle=shuffle, callbacks=callbacks, initial_epoch=initial_epoch)
+            shuffle=shuffle, callbacks=callbacks, initial_epoch=initial_epoch,
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
         return self.history
 
     def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:

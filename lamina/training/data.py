@@ -7,6 +7,7 @@ is accepted for data that do not fit in memory.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Iterator
@@ -101,16 +102,17 @@ class ArrayData:
         return math.ceil(len(self) / batch_size)
 
     def batches(self, batch_size: int, shuffle: bool = False,
-                generator: torch.Generator | None = None) -> Iterator[tuple]:
-        """Yield ``(x_batch, y_batch)``; with ``shuffle`` one ``randperm`` per epoch."""
+                generator: torch.Generator | None = None, start: int = 0) -> Iterator[tuple]:
+        """Yield ``(x_batch, y_batch)`` from batch ``start`` on; with ``shuffle`` one
+        ``randperm`` (drawn from ``generator``) per epoch."""
         n = len(self)
         if shuffle:
             perm = torch.randperm(n, generator=generator).to(self.x.device)
-            for i in range(0, n, batch_size):
+            for i in range(start * batch_size, n, batch_size):
                 idx = perm[i:i + batch_size]
                 yield self.x[idx], None if self.y is None else self.y[idx]
         else:
-            for i in range(0, n, batch_size):
+            for i in range(start * batch_size, n, batch_size):
                 yield self.x[i:i + batch_size], None if self.y is None else self.y[i:i + batch_size]
 
 
@@ -134,8 +136,13 @@ class LoaderData:
         except TypeError:
             return None
 
-    def batches(self, batch_size: int, shuffle: bool = False, generator=None) -> Iterator[tuple]:
-        for batch in self.loader:
+    def batches(self, batch_size: int, shuffle: bool = False, generator=None,
+                start: int = 0) -> Iterator[tuple]:
+        """Yield the loader's batches on the device, skipping the first ``start``.
+
+        (A shuffling loader draws its own order, so a resumed epoch is not the same one.)
+        """
+        for batch in itertools.islice(self.loader, start, None):
             if isinstance(batch, (list, tuple)):
                 xb = to_tensor(batch[0], "x", "fit")
                 yb = to_tensor(batch[1], "y", "fit") if len(batch) > 1 else None

@@ -21,6 +21,7 @@ from lamina.errors import LaminaWarning, message
 from lamina.layers.input_spec import format_shape
 from lamina.training.data import ArrayData, check_input_shape, make_data, split_validation
 from lamina.training.history import History
+from lamina.training.resume import RunState, restore_training_state, save_training_state
 from lamina.training.targets import check_targets
 
 __all__ = ["Trainer"]
@@ -70,30 +71,60 @@ class Trainer:
         self.output_activation = output_activation
         self.device = torch.device(device) if device is not None else None
         self._loss_sum: Tensor | None = None
+        self._reg_sum: Tensor | None = None
         self._count = 0
+        self._penalties: list = []
+        self._activity_layers: list = []
 
     # -- the steps ----------------------------------------------------------------------
     def train_step(self, x: Tensor, y: Tensor) -> None:
         """One optimization step on a batch; updates the on-device accumulators."""
         out = self.forward(x)
-        loss = self.loss_fn(out, y)
+        loss, reg = self.compute_loss(out, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self._track(out.detach(), y, loss.detach())
+        self._track(out.detach(), y, loss.detach(), reg)
 
     def test_step(self, x: Tensor, y: Tensor) -> None:
-        """Loss and metrics of a batch, without gradients."""
+        """Data loss and metrics of a batch, without gradients (penalties added per epoch)."""
         out = self.forward(x)
-        self._track(out, y, self.loss_fn(out, y))
+        self._track(out, y, self.loss_fn(out, y), None)
 
     def predict_step(self, x: Tensor) -> Tensor:
         """The model's output for a batch."""
         return self.model(x)
 
-    def _track(self, out: Tensor, y: Tensor, loss: Tensor) -> None:
+    def compute_loss(self, out: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The minimized loss (data loss plus penalties) and the penalties' part (or None)."""
+        loss = self.loss_fn(out, y)
+        if not self._penalties and not self._activity_layers:
+            return loss, None
+        reg = self.regularization_loss(activity=True)
+        return loss + reg, reg.detach()
+
+    def regularization_loss(self, activity: bool = False) -> Tensor:
+        """Sum of the weight penalties (and of the layers' activity penalties if ``activity``)."""
+        terms = [reg(w) for reg, w in self._penalties]
+        if activity:
+            terms += [layer.activity_loss for layer in self._activity_layers
+                      if layer.activity_loss is not None]
+        return torch.stack(terms).sum() if terms else torch.zeros((), device=self.device)
+
+    def _collect_regularizers(self) -> None:
+        """Find the penalties once per fit (the model is built by then)."""
+        self._penalties, self._activity_layers = [], []
+        for module in self.model.modules():
+            if hasattr(module, "regularization_penalties"):
+                self._penalties += module.regularization_penalties()
+            if getattr(module, "activity_regularizer", None) is not None:
+                self._activity_layers.append(module)
+
+    def _track(self, out: Tensor, y: Tensor, loss: Tensor, reg: Tensor | None) -> None:
         n = y.shape[0]
         self._loss_sum = loss * n if self._loss_sum is None else self._loss_sum.add_(loss * n)
+        if reg is not None:
+            self._reg_sum = reg * n if self._reg_sum is None else self._reg_sum.add_(reg * n)
         self._count += n
         if self.metrics:
             pred = self.output_activation(out) if self.output_activation is not None else out
@@ -102,7 +133,7 @@ class Trainer:
 
     def reset(self) -> None:
         """Zero the loss and metric accumulators."""
-        self._loss_sum, self._count = None, 0
+        self._loss_sum, self._reg_sum, self._count = None, None, 0
         for metric in self.metrics:
             metric.reset()
 
@@ -110,9 +141,25 @@ class Trainer:
         """Loss and metrics accumulated since :meth:`reset`, read back in one sync."""
         if self._count == 0:
             return {}
-        values = [self._loss_sum / self._count] + [m.result() for m in self.metrics]
-        numbers = torch.stack([v.detach().float().reshape(()) for v in values]).tolist()
-        return dict(zip(["loss"] + [m.name for m in self.metrics], numbers))
+        names, values = ["loss"], [self._loss_sum / self._count]
+        if self._reg_sum is not None:
+            names.append("reg_loss")
+            values.append(self._reg_sum / self._count)
+        names += [m.name for m in self.metrics]
+        values += [m.result() for m in self.metrics]
+        numbers = torch.stack([v.detach().float().reshape(()).cpu() for v in values]).tolist()
+        return dict(zip(names, numbers))
+
+    def _accumulator_state(self) -> dict:
+        return {"loss_sum": self._loss_sum, "reg_sum": self._reg_sum, "count": self._count,
+                "metrics": [m.state_dict() for m in self.metrics]}
+
+    def _load_accumulator_state(self, state: dict) -> None:
+        to = (lambda t: None if t is None else t.to(self.device)) if self.device else (lambda t: t)
+        self._loss_sum, self._reg_sum = to(state["loss_sum"]), to(state["reg_sum"])
+        self._count = state["count"]
+        for metric, ms in zip(self.metrics, state["metrics"]):
+            metric.load_state_dict({k: to(v) for k, v in ms.items()})
 
     # -- preparing data -----------------------------------------------------------------
     def _prepare(self, x, y, *, owner: str, batch_size: int, shuffle: bool = False):
@@ -123,6 +170,7 @@ class Trainer:
             if data.y is not None:
                 data.y = check_targets(getattr(self.loss_fn, "name", ""), data.y, out_shape,
                                        owner)
+        self._collect_regularizers()
         return data
 
     def _probe(self, x: Tensor, owner: str) -> tuple:
@@ -160,33 +208,54 @@ class Trainer:
     # -- loops --------------------------------------------------------------------------
     def fit(self, x, y=None, *, batch_size: int = 32, epochs: int = 1, verbose: int = 1,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
-            callbacks=(), initial_epoch: int = 0) -> History:
+            callbacks=(), initial_epoch: int = 0, checkpoint=None,
+            checkpoint_every: int | None = None, resume: bool = False) -> History:
         """Train for ``epochs`` epochs; see ``Model.fit``."""
         batch_size = check_positive_int("batch_size", batch_size, "fit")
         epochs = check_nonnegative_int("epochs", epochs, "fit")
+        if checkpoint_every is not None:
+            check_positive_int("checkpoint_every", checkpoint_every, "fit")
+        if (resume or checkpoint_every) and checkpoint is None:
+            raise ValueError(message("`resume` and `checkpoint_every` need a checkpoint "
+                                     "directory.", fix="Pass `checkpoint='run_dir'` to fit."))
         data = self._prepare(x, y, owner="fit", batch_size=batch_size, shuffle=shuffle)
         val = self._validation(data, validation_split, validation_data, batch_size)
-        history = History()
+        history, callbacks = History(), list(callbacks)
         extra = [ProgressBar(verbose)] if verbose else []
         cbs = CallbackList([history, *callbacks, *extra], model=self.model, params={
             "epochs": epochs, "steps": data.num_batches(batch_size), "verbose": verbose})
         self.model.stop_training = False
+        self.model.history = history
         was_training = self.model.training
-        want_batch = cbs.wants("on_train_batch_end")
+        run = RunState(epoch=initial_epoch)
+        run.generator.manual_seed(int(torch.randint(2**62, ())))
+        fit_args = {"batch_size": batch_size, "epochs": epochs, "shuffle": shuffle,
+                    "samples": len(data)}
         cbs.on_train_begin()
-        epoch = initial_epoch
+        if resume:
+            restore_training_state(checkpoint, self, run, history, callbacks, fit_args)
+        saver = None
+        if checkpoint is not None:
+            def saver():
+                save_training_state(checkpoint, self, run, history, callbacks, fit_args)
+        want_batch = cbs.wants("on_train_batch_end")
         try:
-            for epoch in range(initial_epoch, epochs):
+            while run.epoch < epochs and not self.model.stop_training:
+                epoch = run.epoch
                 cbs.on_epoch_begin(epoch)
-                logs = self._run_epoch(data, batch_size, shuffle, cbs if want_batch else None)
+                logs = self._run_epoch(data, batch_size, shuffle, run,
+                                       cbs if want_batch else None, saver, checkpoint_every)
                 if val is not None:
                     logs.update({f"val_{k}": v for k, v in self._evaluate(val, batch_size).items()})
                 cbs.on_epoch_end(epoch, logs)
-                if self.model.stop_training:
-                    history.stop_reason = history.stop_reason or f"stopped at epoch {epoch + 1}"
-                    break
+                run.epoch, run.step = epoch + 1, 0
+                if saver is not None:
+                    saver()
+            if self.model.stop_training:
+                history.stop_reason = (getattr(self.model, "stop_reason", None)
+                                       or f"stopped after epoch {run.epoch}")
         except KeyboardInterrupt:
-            history.stop_reason = f"interrupted by the user during epoch {epoch + 1}"
+            history.stop_reason = f"interrupted by the user during epoch {run.epoch + 1}"
             warnings.warn(f"Training {history.stop_reason}; the history so far is kept.",
                           LaminaWarning, stacklevel=3)
         self.model.train(was_training)
@@ -210,14 +279,23 @@ class Trainer:
             return val
         return None
 
-    def _run_epoch(self, data, batch_size: int, shuffle: bool, cbs) -> dict[str, float]:
+    def _run_epoch(self, data, batch_size: int, shuffle: bool, run: RunState, cbs, saver,
+                   checkpoint_every: int | None) -> dict[str, float]:
         self.model.train()
-        self.reset()
+        if run.step == 0:  # a fresh epoch; otherwise the accumulators were restored
+            self.reset()
+            run.epoch_generator_state = run.generator.get_state()
+        else:
+            run.generator.set_state(run.epoch_generator_state)
         running = _RunningLogs(self) if cbs is not None else None
-        for step, (xb, yb) in enumerate(data.batches(batch_size, shuffle)):
+        batches = data.batches(batch_size, shuffle, run.generator, start=run.step)
+        for step, (xb, yb) in enumerate(batches, start=run.step):
             self.train_step(xb, yb)
+            run.step, run.global_step = step + 1, run.global_step + 1
             if cbs is not None:
                 cbs.on_train_batch_end(step, running)
+            if checkpoint_every and run.global_step % checkpoint_every == 0:
+                saver()
         return self.results()
 
     def _evaluate(self, data, batch_size: int) -> dict[str, float]:
@@ -228,9 +306,15 @@ class Trainer:
             with torch.no_grad():
                 for xb, yb in data.batches(batch_size):
                     self.test_step(xb, yb)
+                logs = self.results()
+                if self._penalties and logs:  # the weights are fixed: add them once
+                    reg = float(self.regularization_loss())
+                    logs["loss"] += reg
+                    logs = {"loss": logs["loss"], "reg_loss": reg,
+                            **{k: v for k, v in logs.items() if k != "loss"}}
         finally:
             self.model.train(was_training)
-        return self.results()
+        return logs
 
     def evaluate(self, x, y=None, *, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:
         """Loss and metrics on ``(x, y)``; see ``Model.evaluate``."""
