@@ -55,7 +55,8 @@ class Model(Layer):
         self._trainer: Trainer | None = None
 
     # -- compile ------------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss=None, metrics=None, *, device="auto") -> None:
+    def compile(self, optimizer="adam", loss=None, metrics=None, *, device="auto",
+                jit: bool = False) -> None:
         """Choose the optimizer, loss and metrics, and the device to train on.
 
         A final softmax (or sigmoid) followed by a cross-entropy is computed from the logits
@@ -69,6 +70,9 @@ class Model(Layer):
                 ``lamina.losses.Loss`` or a callable ``(y_pred, y_true) -> scalar``.
             metrics: names or ``lamina.metrics.Metric`` objects (``["accuracy"]``).
             device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
+            jit: compile the training step's forward pass and loss with ``torch.compile``
+                (the first steps are slow while it compiles; falls back to eager mode with
+                a warning where it cannot). Defaults to False.
         """
         if loss is None:
             raise ValueError(message(f"`compile` of model '{self.name}' needs a `loss`.",
@@ -94,7 +98,7 @@ class Model(Layer):
                 f"activation='{fusable}', or pass a loss with from_logits=True.",
                 LaminaWarning, stacklevel=2)
         self._trainer = Trainer(self, opt, loss_obj, metric_objs, forward=forward,
-                                output_activation=out_act, device=device)
+                                output_activation=out_act, device=device, jit=jit)
         if self.built:
             self._trainer._bind_optimizer()
 

@@ -61,11 +61,16 @@ class Trainer:
             softmax/sigmoid is fused into the loss.
         output_activation: applied to ``forward``'s output for metrics when fused.
         device: where the model and the data live.
+        jit: run the forward pass and the loss (and their backward) through
+            ``torch.compile``; falls back to eager mode, with a warning, if compiling fails.
     """
 
     def __init__(self, model: nn.Module, optimizer, loss, metrics, *, forward=None,
-                 output_activation=None, device=None):
+                 output_activation=None, device=None, jit: bool = False):
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss
+        self.jit = bool(jit)
+        self._forward_loss = self._compiled_forward_loss if self.jit else self.forward_loss
+        self._compiled = None
         self.metrics = list(metrics)
         self.forward = forward if forward is not None else model
         self.output_activation = output_activation
@@ -79,8 +84,7 @@ class Trainer:
     # -- the steps ----------------------------------------------------------------------
     def train_step(self, x: Tensor, y: Tensor) -> None:
         """One optimization step on a batch; updates the on-device accumulators."""
-        out = self.forward(x)
-        loss, reg = self.compute_loss(out, y)
+        out, loss, reg = self._forward_loss(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -94,6 +98,24 @@ class Trainer:
     def predict_step(self, x: Tensor) -> Tensor:
         """The model's output for a batch."""
         return self.model(x)
+
+    def forward_loss(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Output, minimized loss and penalty of a batch (what ``jit`` compiles)."""
+        out = self.forward(x)
+        loss, reg = self.compute_loss(out, y)
+        return out, loss, reg
+
+    def _compiled_forward_loss(self, x: Tensor, y: Tensor):
+        if self._compiled is None:
+            self._compiled = torch.compile(self.forward_loss)
+        try:
+            return self._compiled(x, y)
+        except Exception as err:  # noqa: BLE001 - any compiler failure falls back to eager
+            warnings.warn(f"`jit=True`: torch.compile failed ({type(err).__name__}: "
+                          f"{str(err).splitlines()[0] if str(err) else ''}); training continues "
+                          f"in eager mode.", LaminaWarning, stacklevel=4)
+            self._forward_loss = self.forward_loss
+            return self.forward_loss(x, y)
 
     def compute_loss(self, out: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
         """The minimized loss (data loss plus penalties) and the penalties' part (or None)."""

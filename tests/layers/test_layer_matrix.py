@@ -1,0 +1,88 @@
+"""Every layer case through ``run_layer_test``: the free test matrix of STYLE habit 18.
+
+Add one ``LayerCase`` per new layer (and per setting that changes its shapes or weights);
+``test_every_public_layer_has_a_case`` fails until you do.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from tests.helpers import run_layer_test
+
+from lamina import layers
+from lamina.layers import (
+    Activation,
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPool2D,
+    Reshape,
+)
+
+
+@dataclass(frozen=True)
+class LayerCase:
+    """One row of the matrix: a layer class, its kwargs, a per-sample input shape, the answers."""
+
+    cls: type
+    input_shape: tuple
+    output_shape: tuple
+    params: int
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    args: tuple = ()
+
+    @property
+    def id(self) -> str:
+        settings = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"{self.cls.__name__}({', '.join(settings)})@{self.input_shape}"
+
+    def make(self):
+        return self.cls(*self.args, **self.kwargs)
+
+
+LAYER_CASES = [
+    LayerCase(Dense, (3,), (4,), 3 * 4 + 4, args=(4,)),
+    LayerCase(Dense, (2, 3), (2, 4), 3 * 4, args=(4,),
+              kwargs={"activation": "relu", "use_bias": False}),
+    LayerCase(Dense, (5,), (2,), 12, args=(2,),
+              kwargs={"activation": "softmax", "kernel_initializer": "he_normal"}),
+    LayerCase(Dense, (6,), (3,), 6 * 3 + 3, args=(3,),
+              kwargs={"kernel_regularizer": "l2", "activity_regularizer": "l1"}),
+    LayerCase(Activation, (3, 4), (3, 4), 0, args=("tanh",)),
+    LayerCase(Activation, (6,), (6,), 0, args=("softmax",)),
+    LayerCase(Flatten, (2, 3, 4), (24,), 0),
+    LayerCase(Reshape, (6,), (3, 2), 0, args=((-1, 2),)),
+    LayerCase(Reshape, (2, 8), (1, 4, 4), 0, args=((1, 4, 4),)),
+    LayerCase(Dropout, (5,), (5,), 0, args=(0.5,)),
+    LayerCase(Conv2D, (2, 6, 6), (4, 4, 4), 4 * 2 * 9 + 4, args=(4, 3)),
+    LayerCase(Conv2D, (2, 7, 7), (4, 4, 4), 4 * 2 * 9 + 4, args=(4, 3),
+              kwargs={"strides": 2, "padding": "same", "activation": "relu"}),
+    LayerCase(Conv2D, (4, 6, 5), (2, 6, 3), 2 * 2 * 3 * 2, args=(2, (3, 2)),
+              kwargs={"padding": (1, 0), "dilation_rate": (1, 2), "groups": 2,
+                      "use_bias": False}),
+    LayerCase(MaxPool2D, (2, 6, 6), (2, 3, 3), 0, args=(2,)),
+    LayerCase(MaxPool2D, (1, 5, 5), (1, 3, 3), 0, args=(3,), kwargs={"strides": 2,
+                                                                      "padding": "same"}),
+    LayerCase(AvgPool2D, (2, 6, 4), (2, 3, 2), 0, args=(2,)),
+    LayerCase(AvgPool2D, (2, 5, 5), (2, 3, 3), 0, args=(2,), kwargs={"padding": "same"}),
+    LayerCase(BatchNorm, (3, 4, 4), (3, 4, 4), 2 * 3),
+    LayerCase(BatchNorm, (5,), (5,), 2 * 5, kwargs={"momentum": 0.3}),
+    LayerCase(BatchNorm, (2, 7), (2, 7), 2, kwargs={"center": False}),
+]
+
+
+@pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.id)
+def test_layer_case(case):
+    run_layer_test(case.make, case.input_shape, expected_output_shape=case.output_shape,
+                   expected_params=case.params)
+
+
+def test_every_public_layer_has_a_case():
+    public = {getattr(layers, name) for name in layers.__all__}
+    layer_classes = {c for c in public if isinstance(c, type) and issubclass(c, layers.Layer)}
+    missing = layer_classes - {layers.Layer} - {case.cls for case in LAYER_CASES}
+    assert not missing, f"add LayerCase rows for {sorted(c.__name__ for c in missing)}"

@@ -1,0 +1,43 @@
+"""compile(jit=True): torch.compile'd steps give the eager results; failures fall back."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina as lm
+from lamina.errors import LaminaWarning
+
+
+def train(jit):
+    torch.manual_seed(0)
+    x = np.random.default_rng(0).random((96, 1, 12, 12)).astype(np.float32)
+    y = np.arange(96) % 3
+    model = lm.Sequential([lm.layers.Conv2D(4, 3, activation="relu"), lm.layers.MaxPool2D(2),
+                           lm.layers.Flatten(), lm.layers.Dense(3, activation="softmax")],
+                          input_shape=(1, 12, 12))
+    model.compile(optimizer=lm.optimizers.SGD(lr=0.05, momentum=0.9),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit=jit)
+    history = model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    return model, history
+
+
+@pytest.mark.slow
+def test_jit_matches_eager():
+    eager, h_eager = train(False)
+    compiled, h_jit = train(True)
+    for key, value in eager.state_dict().items():
+        torch.testing.assert_close(compiled.state_dict()[key], value, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(h_jit.history["loss"], h_eager.history["loss"], rtol=1e-4)
+
+
+def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
+    def broken_compile(fn, *args, **kwargs):
+        def run(*a, **k):
+            raise RuntimeError("backend exploded")
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    eager, h_eager = train(False)
+    with pytest.warns(LaminaWarning, match="backend exploded"):
+        fallback, h_fallback = train(True)
+    assert h_fallback.history == h_eager.history
