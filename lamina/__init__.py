@@ -20,15 +20,15 @@ from lamina import (  # noqa: E402
     metrics,
     optimizers,
     regularizers,
+    viz,  # noqa: E402
     zoo,
 )
 from lamina.config import set_seed  # noqa: E402
 from lamina.models import Model, Sequential  # noqa: E402
 from lamina.saving import load_model, save_model  # noqa: E402
-from lamina import viz  # noqa: E402
 
 __all__ = [
     "__version__", "Model", "Sequential", "load_model", "save_model", "activations",
     "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "viz",
-    "zoo", "regularizers", "set_seed",
+    "zoo", "regularizers", "schedules", "set_seed",
 ]

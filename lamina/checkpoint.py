@@ -9,13 +9,11 @@ previous checkpoint intact.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from lamina._io import atomic_write_bytes
@@ -101,13 +99,10 @@ def save_state(path, state: dict[str, Any]) -> None:
 
 def load_state(path) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_state`; a clear ``ValueError`` if it is damaged."""
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
+    from lamina.saving import read_safetensors
+
     try:
-        tensors = st_load(data)
-        size = int.from_bytes(data[:8], "little")
-        metadata = json.loads(data[8:8 + size]).get("__metadata__") or {}
+        tensors, metadata = read_safetensors(path)
         if metadata.get("format") != _FORMAT:
             raise ValueError(f"format is {metadata.get('format')!r}, not {_FORMAT!r}")
         doc = json.loads(metadata["state"])

@@ -51,19 +51,23 @@ def _tensors(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 
 
-def _read(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Tensors and header metadata of a safetensors file, with a clear error if malformed."""
-    path = os.fspath(path)
-    with open(path, "rb") as f:
+def read_safetensors(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and header metadata of a safetensors file; ``SafetensorError`` or
+    ``ValueError`` if the file is malformed (no pickle is ever involved)."""
+    with open(os.fspath(path), "rb") as f:
         data = f.read()
+    tensors = st_load(data)
+    size = int.from_bytes(data[:8], "little")
+    return tensors, json.loads(data[8:8 + size]).get("__metadata__") or {}
+
+
+def _read(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """:func:`read_safetensors` with a clear error if the file is damaged."""
     try:
-        tensors = st_load(data)
-        size = int.from_bytes(data[:8], "little")
-        metadata = json.loads(data[8:8 + size]).get("__metadata__") or {}
+        return read_safetensors(path)
     except (SafetensorError, ValueError) as err:
         raise ValueError(f"'{path}' is not a valid lamina/safetensors file ({err}). It may be "
                          f"truncated or corrupted; save the model again.") from None
-    return tensors, metadata
 
 
 def save_weights(model: nn.Module, path) -> None:

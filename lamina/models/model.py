@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lamina import activations, losses, metrics as metrics_mod, optimizers
+from lamina import activations, losses, optimizers
+from lamina import metrics as metrics_mod
 from lamina.errors import LaminaWarning, NotCompiledError, message
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import format_shape
@@ -51,6 +52,7 @@ class Model(Layer):
     def __init__(self, *, name: str | None = None):
         super().__init__(name=name)
         self.stop_training = False
+        self.stop_reason: str | None = None
         self.history: History | None = None
         self._trainer: Trainer | None = None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from lamina.errors import message
@@ -20,6 +19,7 @@ def check_targets(loss_name: str, y: Tensor, out_shape: tuple | None, owner: str
     Returns ``y``, cast to int64 when integral floats are given as class labels.
 
     Example:
+        >>> import torch
         >>> check_targets("sparse_categorical_crossentropy", torch.tensor([0, 2]), (3,), "fit")
         tensor([0, 2])
     """

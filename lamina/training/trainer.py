@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from lamina._validation import check_nonnegative_int, check_positive_int
-from lamina.callbacks.base import CallbackList
+from lamina.callbacks.base import CallbackList, TrainingStopped
 from lamina.callbacks.progress import ProgressBar
 from lamina.errors import LaminaWarning, message
 from lamina.layers.input_spec import format_shape
@@ -247,6 +247,7 @@ class Trainer:
         cbs = CallbackList([history, *callbacks, *extra], model=self.model, params={
             "epochs": epochs, "steps": data.num_batches(batch_size), "verbose": verbose})
         self.model.stop_training = False
+        self.model.stop_reason = None
         self.model.history = history
         was_training = self.model.training
         run = RunState(epoch=initial_epoch)
@@ -260,7 +261,7 @@ class Trainer:
         if checkpoint is not None:
             def saver():
                 save_training_state(checkpoint, self, run, history, callbacks, fit_args)
-        want_batch = cbs.wants("on_train_batch_end")
+        want_batch = cbs.wants("on_train_batch_begin") or cbs.wants("on_train_batch_end")
         try:
             while run.epoch < epochs and not self.model.stop_training:
                 epoch = run.epoch
@@ -274,8 +275,12 @@ class Trainer:
                 if saver is not None:
                     saver()
             if self.model.stop_training:
-                history.stop_reason = (getattr(self.model, "stop_reason", None)
-                                       or f"stopped after epoch {run.epoch}")
+                history.stop_reason = (self.model.stop_reason
+                                       or f"stopped by a callback after epoch {run.epoch}")
+            else:
+                history.stop_reason = f"max epochs reached ({epochs})"
+        except TrainingStopped as stop:
+            history.stop_reason = stop.reason
         except KeyboardInterrupt:
             history.stop_reason = f"interrupted by the user during epoch {run.epoch + 1}"
             warnings.warn(f"Training {history.stop_reason}; the history so far is kept.",
@@ -312,6 +317,8 @@ class Trainer:
         running = _RunningLogs(self) if cbs is not None else None
         batches = data.batches(batch_size, shuffle, run.generator, start=run.step)
         for step, (xb, yb) in enumerate(batches, start=run.step):
+            if cbs is not None:
+                cbs.on_train_batch_begin(step)
             self.train_step(xb, yb)
             run.step, run.global_step = step + 1, run.global_step + 1
             if cbs is not None:

@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from tests.helpers import assert_matches_torch, copy_params, param_pairs
 from torch import nn
 
 from lamina.layers import Conv2D
+from tests.helpers import assert_matches_torch, copy_params, param_pairs
 
 
 def _conv64(in_channels, spatial, *args, **kwargs):

@@ -5,12 +5,12 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from tests.helpers import assert_matches_torch, copy_params, param_pairs
 from torch import nn
 
 from lamina import activations
 from lamina.errors import NotBuiltError
 from lamina.layers import Activation, Dense, Dropout, Flatten, Reshape
+from tests.helpers import assert_matches_torch, copy_params, param_pairs
 
 
 def _dense64(units, in_features, **kwargs):

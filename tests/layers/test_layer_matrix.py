@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from tests.helpers import run_layer_test
 
 from lamina import layers
 from lamina.layers import (
@@ -22,6 +21,7 @@ from lamina.layers import (
     MaxPool2D,
     Reshape,
 )
+from tests.helpers import run_layer_test
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from tests.helpers import assert_matches_torch, copy_params, param_pairs
 from torch import nn
 
 from lamina.layers import BatchNorm, BatchNormalization
+from tests.helpers import assert_matches_torch, copy_params, param_pairs
 
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 

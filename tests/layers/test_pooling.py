@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from tests.helpers import assert_matches_torch
 
 from lamina.layers import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+from tests.helpers import assert_matches_torch
 
 POOLS = {"max": (MaxPool2D, F.max_pool2d), "avg": (AvgPool2D, F.avg_pool2d)}
 
