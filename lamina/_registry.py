@@ -7,7 +7,8 @@ an unknown name raises a ``ValueError`` that lists the valid names and the close
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["Registry"]
 
