@@ -125,7 +125,8 @@ class Model(Layer):
     def fit(self, x, y=None, batch_size: int = 32, epochs: int = 1, verbose: int = 1,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True, *,
             callbacks=(), initial_epoch: int = 0, checkpoint=None,
-            checkpoint_every: int | None = None, resume: bool = False) -> History:
+            checkpoint_every: int | None = None, resume: bool = False,
+            augment=None) -> History:
         """Train the model on ``(x, y)``.
 
         Args:
@@ -149,6 +150,8 @@ class Model(Layer):
             resume: continue from the latest state in ``checkpoint`` (or start afresh if
                 there is none). With the same arguments, an interrupted and resumed run
                 ends with bit-identical weights on CPU.
+            augment: a callable applied to each training batch on the device before the
+                forward pass (``lm.augment.Compose([...])``); not used for validation.
 
         Returns:
             The ``History`` (also kept as ``model.history``). Its ``history`` dict holds a
@@ -160,7 +163,8 @@ class Model(Layer):
             x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
             validation_split=validation_split, validation_data=validation_data,
             shuffle=shuffle, callbacks=callbacks, initial_epoch=initial_epoch,
-            checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+            augment=augment)
         return self.history
 
     def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:

@@ -71,6 +71,7 @@ class Trainer:
         self.jit = bool(jit)
         self._forward_loss = self._compiled_forward_loss if self.jit else self.forward_loss
         self._compiled = None
+        self.augment = None
         self.metrics = list(metrics)
         self.forward = forward if forward is not None else model
         self.output_activation = output_activation
@@ -84,6 +85,8 @@ class Trainer:
     # -- the steps ----------------------------------------------------------------------
     def train_step(self, x: Tensor, y: Tensor) -> None:
         """One optimization step on a batch; updates the on-device accumulators."""
+        if self.augment is not None:
+            x = self.augment(x)
         out, loss, reg = self._forward_loss(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -231,8 +234,14 @@ class Trainer:
     def fit(self, x, y=None, *, batch_size: int = 32, epochs: int = 1, verbose: int = 1,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
             callbacks=(), initial_epoch: int = 0, checkpoint=None,
-            checkpoint_every: int | None = None, resume: bool = False) -> History:
+            checkpoint_every: int | None = None, resume: bool = False,
+            augment=None) -> History:
         """Train for ``epochs`` epochs; see ``Model.fit``."""
+        if augment is not None and not callable(augment):
+            raise TypeError(message("Argument `augment` of fit must be a callable on a batch "
+                                    "tensor (e.g. lm.augment.RandomFlip()).",
+                                    received=f"type {type(augment).__name__}"))
+        self.augment = augment
         batch_size = check_positive_int("batch_size", batch_size, "fit")
         epochs = check_nonnegative_int("epochs", epochs, "fit")
         if checkpoint_every is not None:

@@ -262,3 +262,19 @@ def test_keras_example_of_deck_001_runs():
                         validation_split=0.25)
     assert len(history.history["val_loss"]) == 2
     assert set(model.evaluate(x_train, y_train, verbose=0)) == {"loss"}
+
+
+def test_augment_sees_training_batches_only():
+    seen = []
+
+    def flip(x):
+        seen.append(x.shape[0])
+        return x.flip(-1)
+
+    x, y = blobs(n=40)
+    model = classifier()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=16, epochs=1, validation_split=0.2, verbose=0, augment=flip)
+    assert seen == [16, 16]  # 32 training samples; validation is not augmented
+    with pytest.raises(TypeError, match="augment"):
+        model.fit(x, y, verbose=0, augment="flip")
