@@ -23,12 +23,12 @@ from lamina import (  # noqa: E402
     viz,  # noqa: E402
     zoo,
 )
-from lamina.config import set_seed  # noqa: E402
+from lamina.config import keep_freed_memory, set_seed  # noqa: E402
 from lamina.models import Model, Sequential  # noqa: E402
 from lamina.saving import load_model, save_model  # noqa: E402
 
 __all__ = [
     "__version__", "Model", "Sequential", "load_model", "save_model", "activations",
     "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "viz",
-    "zoo", "regularizers", "schedules", "set_seed",
+    "zoo", "regularizers", "schedules", "set_seed", "keep_freed_memory",
 ]

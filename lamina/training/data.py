@@ -94,6 +94,19 @@ class ArrayData:
     def __len__(self) -> int:
         return len(self.x)
 
+    def _buffers(self, batch_size: int) -> tuple[Tensor, Tensor | None]:
+        """Batch-sized buffers, allocated once and reused every step and epoch.
+
+        A batch is only valid until the next one is drawn (the training step is done by then).
+        """
+        size = min(batch_size, len(self.x))
+        cached = getattr(self, "_buffer_cache", None)
+        if cached is None or cached[0].shape[0] != size:
+            xbuf = self.x.new_empty((size, *self.x.shape[1:]))
+            ybuf = None if self.y is None else self.y.new_empty((size, *self.y.shape[1:]))
+            self._buffer_cache = cached = (xbuf, ybuf)
+        return cached
+
     @property
     def sample_shape(self) -> tuple:
         return tuple(self.x.shape[1:])
@@ -108,9 +121,13 @@ class ArrayData:
         n = len(self)
         if shuffle:
             perm = torch.randperm(n, generator=generator).to(self.x.device)
+            xbuf, ybuf = self._buffers(batch_size)
             for i in range(start * batch_size, n, batch_size):
                 idx = perm[i:i + batch_size]
-                yield self.x[idx], None if self.y is None else self.y[idx]
+                k = len(idx)  # gather into reused buffers: no per-step allocation
+                xb = torch.index_select(self.x, 0, idx, out=xbuf[:k])
+                yb = None if ybuf is None else torch.index_select(self.y, 0, idx, out=ybuf[:k])
+                yield xb, yb
         else:
             for i in range(start * batch_size, n, batch_size):
                 yield self.x[i:i + batch_size], None if self.y is None else self.y[i:i + batch_size]
