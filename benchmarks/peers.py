@@ -41,8 +41,8 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fit_overhead import (  # noqa: E402
     LR,
-    MOMENTUM,
     MODELS,
+    MOMENTUM,
     copy_weights,
     default_threads,
     environment,
