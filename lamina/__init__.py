@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from lamina import (  # noqa: E402
     activations,
+    augment,
     callbacks,
     datasets,
     initializers,
@@ -20,15 +21,16 @@ from lamina import (  # noqa: E402
     metrics,
     optimizers,
     regularizers,
-    viz,  # noqa: E402
+    schedules,
+    viz,
     zoo,
 )
 from lamina.config import keep_freed_memory, set_seed  # noqa: E402
-from lamina.models import Model, Sequential  # noqa: E402
+from lamina.models import Input, Model, Sequential  # noqa: E402
 from lamina.saving import load_model, save_model  # noqa: E402
 
 __all__ = [
-    "__version__", "Model", "Sequential", "load_model", "save_model", "activations",
-    "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "viz",
-    "zoo", "regularizers", "schedules", "set_seed", "keep_freed_memory",
+    "__version__", "Model", "Input", "Sequential", "load_model", "save_model", "set_seed",
+    "keep_freed_memory", "activations", "augment", "callbacks", "datasets", "initializers",
+    "layers", "losses", "metrics", "optimizers", "regularizers", "schedules", "viz", "zoo",
 ]

@@ -109,7 +109,7 @@ class Loss:
 
     def call(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         """Compute the loss; subclasses override this."""
-        raise NotImplementedError(f"{type(self).__name__} must implement `call`.")
+        raise TypeError(f"{type(self).__name__} must implement `call`.")
 
     def with_logits(self) -> Loss:
         """A copy of this loss that takes logits (``from_logits=True``).

@@ -75,7 +75,7 @@ class Metric:
 
     def update(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> None:
         """Add one batch; subclasses override this."""
-        raise NotImplementedError(f"{type(self).__name__} must implement `update`.")
+        raise TypeError(f"{type(self).__name__} must implement `update`.")
 
     def _accumulate(self, total: torch.Tensor, count: int | float | torch.Tensor) -> None:
         """Add ``total`` (a 0-d tensor) and ``count`` to the running state, on the device."""
@@ -262,7 +262,7 @@ class _ErrorMetric(Metric):
     direction = "min"
 
     def _error(self, diff: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must implement `_error`.")
 
     def update(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> None:
         if y_true.shape != y_pred.shape:

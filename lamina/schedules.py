@@ -70,7 +70,7 @@ class Schedule:
         check_constraints(self._constraints, type(self).__name__, values)
 
     def __call__(self, t: float) -> float:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define `__call__(t)`.")
 
     def get_config(self) -> dict:
         """The constructor's arguments, for saving; ``from_config`` rebuilds the schedule."""

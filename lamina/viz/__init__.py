@@ -1,10 +1,12 @@
-"""Pictures (matplotlib, imported lazily): training curves and filter grids.
+"""Pictures (matplotlib, imported lazily): training curves, filter grids, class activation maps.
 
-Each function takes data (a ``History``, a weight tensor), not a model, and returns a
-matplotlib ``Figure``.
+Each plotting function takes data (a ``History``, a weight tensor, an image and its heat
+map), not a model, and returns a matplotlib ``Figure``; ``class_activation_map`` computes
+the heat map from a model.
 """
 
+from lamina.viz.cam import class_activation_map, plot_class_activation_map
 from lamina.viz.filters import plot_filters
 from lamina.viz.training import plot_history
 
-__all__ = ["plot_history", "plot_filters"]
+__all__ = ["plot_history", "plot_filters", "class_activation_map", "plot_class_activation_map"]
