@@ -1,14 +1,46 @@
 """Layers: each one a ``torch.nn.Module`` whose input size is inferred when it is built."""
 
 from lamina.layers.base import Layer
-from lamina.layers.conv import Conv2D
+from lamina.layers.conv import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.core import Activation, Dense, Dropout, Flatten, Reshape
 from lamina.layers.input_spec import InputSpec
-from lamina.layers.normalization import BatchNorm, BatchNormalization
-from lamina.layers.pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+from lamina.layers.merging import Add, Concatenate, Multiply
+from lamina.layers.normalization import (
+    BatchNorm,
+    BatchNormalization,
+    LocalContrastNorm,
+    LocalContrastNormalization,
+)
+from lamina.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AvgPool1D,
+    AvgPool2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    LpPool2D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxUnpool2D,
+)
+from lamina.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
 __all__ = [
     "Layer", "InputSpec", "Dense", "Activation", "Flatten", "Reshape", "Dropout",
     "Conv2D", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",
     "BatchNorm", "BatchNormalization",
+    "Conv1D", "Conv2DTranspose", "MaxPool1D", "AvgPool1D", "MaxPooling1D", "AveragePooling1D",
+    "LpPool2D", "MaxUnpool2D", "GlobalAvgPool1D", "GlobalMaxPool1D", "GlobalAvgPool2D",
+    "GlobalMaxPool2D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling2D", "UpSampling2D", "ZeroPadding2D",
+    "Cropping2D", "LocalContrastNorm", "LocalContrastNormalization",
+    "Add", "Concatenate", "Multiply",
 ]

@@ -57,6 +57,10 @@ class Layer(nn.Module):
         torch.Size([3, 5])
     """
 
+    #: True for layers called on a list of tensors (``Add``, ``Concatenate``): their
+    #: ``build_shapes`` then takes a list of per-sample shapes.
+    list_input = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if not cls.__name__.startswith("_"):
@@ -70,6 +74,14 @@ class Layer(nn.Module):
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
         self._lazy_hook = self.register_forward_pre_hook(_build_on_first_call)
+
+    def __call__(self, *args, **kwargs):
+        # One isinstance on the fast path; symbolic tensors (``lm.Input``) build a graph.
+        if args and not isinstance(args[0], torch.Tensor) and _is_symbolic(args[0]):
+            from lamina.models.functional import call_symbolic
+
+            return call_symbolic(self, *args, **kwargs)
+        return nn.Module.__call__(self, *args, **kwargs)
 
     # -- building -------------------------------------------------------------------
     def build(self, input_shape: tuple) -> None:
@@ -138,10 +150,26 @@ class Layer(nn.Module):
         return format_shape(self.output_shape) if self.output_shape is not None else "?"
 
 
+def _is_symbolic(x) -> bool:
+    """Whether ``x`` is a symbolic tensor (``lm.Input``) or a list holding one."""
+    if isinstance(x, (list, tuple)):
+        return any(getattr(t, "_lamina_symbolic", False) for t in x)
+    return getattr(x, "_lamina_symbolic", False)
+
+
 def _build_on_first_call(layer: Layer, args: tuple) -> None:
     """Forward pre-hook: build a lazy layer from the first input it sees, then go away."""
-    if not layer.built and args and isinstance(args[0], torch.Tensor):
-        layer.build_shapes(tuple(args[0].shape[1:]))
-        ref = next(layer.parameters(), None)
-        if ref is not None and ref.device != args[0].device:
-            layer.to(args[0].device)
+    if layer.built or not args:
+        return
+    x = args[0]
+    if isinstance(x, torch.Tensor):
+        layer.build_shapes(tuple(x.shape[1:]))
+    elif layer.list_input and isinstance(x, (list, tuple)) and x \
+            and all(isinstance(t, torch.Tensor) for t in x):
+        layer.build_shapes([tuple(t.shape[1:]) for t in x])
+        x = x[0]
+    else:
+        return
+    ref = next(layer.parameters(), None)
+    if ref is not None and ref.device != x.device:
+        layer.to(x.device)

@@ -1,18 +1,22 @@
-"""Batch normalization."""
+"""Normalizations (deck 002): batch normalization and local contrast normalization."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lamina._validation import check_probability
+from lamina._validation import check_positive_int, check_probability
+from lamina.errors import message
+from lamina.functional.conv import local_contrast_norm
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import InputSpec
 
-__all__ = ["BatchNorm", "BatchNormalization"]
+__all__ = ["BatchNorm", "BatchNormalization", "LocalContrastNorm", "LocalContrastNormalization"]
 
 
 class BatchNorm(Layer):
@@ -87,4 +91,74 @@ class BatchNorm(Layer):
         return f"{c}, momentum={self.momentum}, epsilon={self.epsilon}"
 
 
+def _check_positive_number(name: str, value, owner: str) -> float:
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value <= 0):
+        raise ValueError(message(f"Argument `{name}` of {owner} must be a finite number > 0.",
+                                 received=f"{name}={value!r} (type {type(value).__name__})"))
+    return float(value)
+
+
+class LocalContrastNorm(Layer):
+    """Local contrast normalization (deck 002, LCN; Jarrett et al. 2009): ``y = v / max(c, sigma)``.
+
+    Normalizes each pixel against a Gaussian neighbourhood taken across all channels: the
+    subtractive step ``v = x - sum_{c,p,q} w_pq x`` removes the local mean, the divisive step
+    divides by the local standard deviation ``sigma = sqrt(sum_{c,p,q} w_pq v^2)``, or by
+    its per-image mean ``c`` where that is larger (so flat regions are not amplified).
+    ``sum w = 1``; at the border the window is renormalized over the pixels inside the
+    image, and ``sigma`` is floored at ``epsilon``. The maths is
+    :func:`lamina.functional.conv.local_contrast_norm`. No weights.
+
+    Args:
+        kernel_size: odd side of the Gaussian window. Defaults to 9.
+        sigma: its standard deviation in pixels. Defaults to ``kernel_size / 4``.
+        epsilon: the floor of ``sigma``. Defaults to 1e-4.
+
+    Input shape:
+        ``(N, C, H, W)``.
+    Output shape:
+        ``(N, C, H, W)``.
+
+    Example:
+        >>> import torch
+        >>> lcn = LocalContrastNorm(5)
+        >>> y = lcn(torch.rand(2, 3, 16, 16) * 10 + 4)
+        >>> y.shape, bool(y.mean().abs() < 0.1)
+        (torch.Size([2, 3, 16, 16]), True)
+    """
+
+    def __init__(self, kernel_size: int = 9, sigma: float | None = None,
+                 epsilon: float = 1e-4, *, name: str | None = None):
+        super().__init__(name=name)
+        owner = f"LocalContrastNorm '{self.name}'"
+        self.kernel_size = check_positive_int("kernel_size", kernel_size, owner)
+        if self.kernel_size % 2 == 0:
+            raise ValueError(message(
+                f"Argument `kernel_size` of {owner} must be odd, so the window has a centre.",
+                received=f"kernel_size={kernel_size!r}", fix=f"Use {kernel_size + 1}."))
+        self.sigma = None if sigma is None else _check_positive_number("sigma", sigma, owner)
+        self.epsilon = _check_positive_number("epsilon", epsilon, owner)
+        self.input_spec = InputSpec(ndim=3)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return local_contrast_norm(x, self.kernel_size, self.sigma, self.epsilon)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size, "sigma": self.sigma, "epsilon": self.epsilon,
+                **super().get_config()}
+
+    def extra_repr(self) -> str:
+        parts = [f"kernel_size={self.kernel_size}"]
+        if self.sigma is not None:
+            parts.append(f"sigma={self.sigma}")
+        if self.epsilon != 1e-4:
+            parts.append(f"epsilon={self.epsilon}")
+        return ", ".join(parts)
+
+
 BatchNormalization = BatchNorm
+LocalContrastNormalization = LocalContrastNorm

@@ -39,7 +39,9 @@ class Model(Layer):
     """Base of lamina models: ``compile``, ``fit``, ``evaluate``, ``predict``, ``summary``, ``save``.
 
     Subclass it and define ``forward`` (and ``build`` if the model creates weights lazily),
-    use :class:`lamina.Sequential`, or wrap any ``nn.Module`` with :meth:`Model.wrap`.
+    use :class:`lamina.Sequential`, call it on a graph of layers
+    (``lm.Model(inputs=x, outputs=y)``, see :class:`lamina.models.Functional`), or wrap any
+    ``nn.Module`` with :meth:`Model.wrap`.
 
     Example:
         >>> import torch, lamina as lm
@@ -48,6 +50,14 @@ class Model(Layer):
         >>> net.predict(torch.zeros(2, 4)).shape
         (2, 3)
     """
+
+    def __new__(cls, *args, **kwargs):
+        # ``lm.Model(inputs=x, outputs=y)`` builds a functional graph model.
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from lamina.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
 
     def __init__(self, *, name: str | None = None):
         super().__init__(name=name)

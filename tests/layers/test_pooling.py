@@ -1,4 +1,4 @@
-"""MaxPool2D and AvgPool2D against F.max_pool2d / F.avg_pool2d and Keras's "same" semantics."""
+"""Max, average and global pooling (1-D, 2-D) against torch's pools and Keras's "same"; indices."""
 
 import math
 
@@ -6,7 +6,24 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lamina.layers import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+from lamina.layers import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AvgPool1D,
+    AvgPool2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
 from tests.helpers import assert_matches_torch
 
 POOLS = {"max": (MaxPool2D, F.max_pool2d), "avg": (AvgPool2D, F.avg_pool2d)}
@@ -157,3 +174,94 @@ def test_pooling_2d_per_sample_input_names_layer_and_shape():
     with pytest.raises(ValueError, match=r"Layer 'pool_b' expects input with 3 axes per sample"
                                          r".* Received: input of shape \(N, 6, 6\)"):
         AvgPool2D(2, name="pool_b")(torch.zeros(4, 6, 6))
+
+
+# -- 1-D pooling -------------------------------------------------------------------------
+POOLS_1D = {"max": (MaxPool1D, F.max_pool1d), "avg": (AvgPool1D, F.avg_pool1d)}
+
+
+@pytest.mark.parametrize("kind", POOLS_1D)
+@pytest.mark.parametrize("pool_size, strides", [(2, None), (3, 2), (3, 1)])
+def test_valid_1d_pooling_matches_torch(kind, pool_size, strides):
+    cls, torch_fn = POOLS_1D[kind]
+    layer = cls(pool_size, strides)
+    layer.build((2, 9))
+    x = torch.randn(2, 2, 9, dtype=torch.float64)
+    assert_matches_torch(layer, lambda t: torch_fn(t, pool_size, strides or pool_size), x)
+    assert layer.compute_output_shape((2, 9)) == tuple(layer(x).shape[1:])
+
+
+@pytest.mark.parametrize("n, k, s", [(5, 2, 2), (7, 3, 2), (8, 4, 3)])
+def test_same_1d_pooling_is_the_2d_one_on_a_row(n, k, s):
+    """A sequence is a one-row image: the 1-D "same" pools equal the (tested) 2-D ones."""
+    x = torch.randn(2, 3, n, dtype=torch.float64)
+    for cls1, cls2 in ((MaxPool1D, MaxPool2D), (AvgPool1D, AvgPool2D)):
+        y1 = cls1(k, s, padding="same")(x)
+        y2 = cls2((1, k), (1, s), padding="same")(x.unsqueeze(2)).squeeze(2)
+        torch.testing.assert_close(y1, y2)
+        assert y1.shape[-1] == math.ceil(n / s)
+
+
+def test_1d_pooling_aliases_and_rank_error():
+    assert MaxPooling1D is MaxPool1D and AveragePooling1D is AvgPool1D
+    with pytest.raises(ValueError, match=r"Layer 'pool1d' expects input with 2 axes per sample"):
+        MaxPool1D(2, name="pool1d")(torch.zeros(1, 2, 4, 4))
+
+
+# -- global pooling ----------------------------------------------------------------------
+@pytest.mark.parametrize("cls, oracle", [
+    (GlobalAvgPool2D, lambda t: F.adaptive_avg_pool2d(t, 1)),
+    (GlobalMaxPool2D, lambda t: F.adaptive_max_pool2d(t, 1)),
+    (GlobalAvgPool1D, lambda t: F.adaptive_avg_pool1d(t, 1)),
+    (GlobalMaxPool1D, lambda t: F.adaptive_max_pool1d(t, 1)),
+])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_pooling_matches_adaptive_pooling_to_one(cls, oracle, keepdims):
+    spatial = (4, 5) if cls.rank == 2 else (6,)
+    layer = cls(keepdims=keepdims)
+    x = torch.randn(2, 3, *spatial, dtype=torch.float64)
+
+    def expected(t):
+        y = oracle(t)
+        return y if keepdims else y.flatten(1)
+
+    assert_matches_torch(layer, expected, x)
+    assert layer.build_shapes((3, *spatial)) == tuple(expected(x).shape[1:])
+
+
+def test_global_pooling_aliases_and_repr():
+    assert GlobalAveragePooling2D is GlobalAvgPool2D and GlobalMaxPooling2D is GlobalMaxPool2D
+    assert GlobalAveragePooling1D is GlobalAvgPool1D and GlobalMaxPooling1D is GlobalMaxPool1D
+    assert repr(GlobalAvgPool2D()) == "GlobalAvgPool2D()"
+    assert GlobalMaxPool2D(keepdims=True).extra_repr() == "keepdims=True"
+
+
+# -- max pooling indices -------------------------------------------------------------------
+@pytest.mark.parametrize("pool_size, strides", [(2, None), (3, 2), ((2, 3), (1, 2))])
+def test_max_pool_return_indices_matches_torch(pool_size, strides):
+    layer = MaxPool2D(pool_size, strides, return_indices=True)
+    x = torch.randn(2, 3, 7, 8)
+    y, indices = layer(x)
+    y_ref, indices_ref = F.max_pool2d(x, pool_size, strides or pool_size, return_indices=True)
+    assert torch.equal(y, y_ref) and torch.equal(indices, indices_ref)
+    assert layer.extra_repr().endswith("return_indices=True")
+
+
+@pytest.mark.parametrize("size, k, s", [((5, 5), 2, 2), ((7, 6), 3, 2), ((5, 4), 3, 1)])
+def test_same_max_pool_indices_point_into_the_unpadded_input(size, k, s):
+    x = torch.randn(2, 3, *size)
+    y, indices = MaxPool2D(k, s, padding="same", return_indices=True)(x)
+    assert torch.equal(y, MaxPool2D(k, s, padding="same")(x))
+    assert 0 <= int(indices.min()) and int(indices.max()) < size[0] * size[1]
+    torch.testing.assert_close(x.flatten(2).gather(2, indices.flatten(2)), y.flatten(2))
+
+
+def test_max_pool_keep_indices_returns_the_tensor_and_stores_the_indices():
+    layer = MaxPool2D(2, keep_indices=True)
+    assert layer.indices is None
+    x = torch.randn(2, 3, 5, 6)
+    y = layer(x)
+    _, indices_ref = F.max_pool2d(x, 2, return_indices=True)
+    assert torch.equal(y, F.max_pool2d(x, 2))
+    assert torch.equal(layer.indices, indices_ref) and layer.input_size == (5, 6)
+    assert layer.get_config()["keep_indices"] is True
