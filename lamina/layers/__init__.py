@@ -1,6 +1,14 @@
 """Layers: each one a ``torch.nn.Module`` whose input size is inferred when it is built."""
 
 from lamina.layers.base import Layer
+from lamina.layers.blocks import (
+    ConvBlock,
+    DenseBlock,
+    InceptionModule,
+    MLPConv,
+    ResidualBlock,
+    TransitionBlock,
+)
 from lamina.layers.conv import Conv1D, Conv2D, Conv2DTranspose
 from lamina.layers.core import Activation, Dense, Dropout, Flatten, Reshape
 from lamina.layers.input_spec import InputSpec
@@ -43,4 +51,5 @@ __all__ = [
     "GlobalAveragePooling2D", "GlobalMaxPooling2D", "UpSampling2D", "ZeroPadding2D",
     "Cropping2D", "LocalContrastNorm", "LocalContrastNormalization",
     "Add", "Concatenate", "Multiply",
+    "ConvBlock", "ResidualBlock", "InceptionModule", "DenseBlock", "TransitionBlock", "MLPConv",
 ]
