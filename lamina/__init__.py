@@ -20,8 +20,10 @@ from lamina import (  # noqa: E402
     losses,
     metrics,
     optimizers,
+    recurrent,
     regularizers,
     schedules,
+    unsupervised,
     viz,
     zoo,
 )
@@ -32,5 +34,6 @@ from lamina.saving import load_model, save_model  # noqa: E402
 __all__ = [
     "__version__", "Model", "Input", "Sequential", "load_model", "save_model", "set_seed",
     "keep_freed_memory", "activations", "augment", "callbacks", "datasets", "initializers",
-    "layers", "losses", "metrics", "optimizers", "regularizers", "schedules", "viz", "zoo",
+    "layers", "losses", "metrics", "optimizers", "recurrent", "regularizers", "schedules",
+    "unsupervised", "viz", "zoo",
 ]

@@ -39,6 +39,15 @@ from lamina.layers.pooling import (
     MaxPooling2D,
     MaxUnpool2D,
 )
+from lamina.layers.recurrent import (
+    GRU,
+    LSTM,
+    Bidirectional,
+    Embedding,
+    RepeatVector,
+    SimpleRNN,
+    TimeDistributed,
+)
 from lamina.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
 __all__ = [
@@ -52,4 +61,5 @@ __all__ = [
     "Cropping2D", "LocalContrastNorm", "LocalContrastNormalization",
     "Add", "Concatenate", "Multiply",
     "ConvBlock", "ResidualBlock", "InceptionModule", "DenseBlock", "TransitionBlock", "MLPConv",
+    "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "Embedding",
 ]

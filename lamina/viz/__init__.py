@@ -7,6 +7,9 @@ the heat map from a model.
 
 from lamina.viz.cam import class_activation_map, plot_class_activation_map
 from lamina.viz.filters import plot_filters
+from lamina.viz.gradients import plot_gradient_flow
 from lamina.viz.training import plot_history
+from lamina.viz.unsupervised import plot_codes_2d, plot_gibbs_chain, plot_reconstructions
 
-__all__ = ["plot_history", "plot_filters", "class_activation_map", "plot_class_activation_map"]
+__all__ = ["plot_history", "plot_filters", "class_activation_map", "plot_class_activation_map",
+           "plot_gradient_flow", "plot_gibbs_chain", "plot_reconstructions", "plot_codes_2d"]

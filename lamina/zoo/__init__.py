@@ -11,6 +11,7 @@ from lamina.zoo.lenet import LeNet5
 from lamina.zoo.nin import NiN
 from lamina.zoo.rednet import REDNet
 from lamina.zoo.resnet import ResNet
+from lamina.zoo.sequence import CharLM, SequenceClassifier, SequenceTagger
 from lamina.zoo.srcnn import SRCNN
 from lamina.zoo.unet import UNet
 from lamina.zoo.vgg import VGG
@@ -18,5 +19,5 @@ from lamina.zoo.vgg import VGG
 __all__ = [
     "Perceptron", "LogisticRegression", "MLP", "LeNet5", "AlexNet", "ZFNet", "VGG", "NiN",
     "AllConvNet", "GoogLeNet", "ResNet", "DenseNet121", "FCN", "UNet", "SRCNN", "REDNet",
-    "to_fully_convolutional",
+    "to_fully_convolutional", "SequenceClassifier", "SequenceTagger", "CharLM",
 ]

@@ -103,6 +103,31 @@ CONV_POOL_RESHAPE_CASES = [
     LayerCase(layers.MLPConv, (2, 6, 6), (3, 4, 4), 81, args=(3, 3)),
 ]
 
+RECURRENT_CASES = [  # tests/recurrent/ holds the oracle tests; Embedding's matrix row is there
+    LayerCase(layers.SimpleRNN, (5, 3), (4,), 4 * 3 + 4 * 4 + 2 * 4, args=(4,)),
+    LayerCase(layers.SimpleRNN, (5, 3), (5, 4), 4 * 3 + 4 * 4 + 2 * 4, args=(4,),
+              kwargs={"activation": "relu", "recurrent_initializer": "identity",
+                      "return_sequences": True}),
+    LayerCase(layers.LSTM, (5, 3), (4,), 4 * (4 * 3 + 4 * 4 + 2 * 4), args=(4,)),
+    LayerCase(layers.LSTM, (5, 3), (5, 4), 4 * (4 * 3 + 4 * 4) + 3 * 4, args=(4,),
+              kwargs={"peephole": True, "use_bias": False, "return_sequences": True}),
+    LayerCase(layers.LSTM, (4, 2), (3,), 4 * (3 * 2 + 3 * 3 + 2 * 3), args=(3,),
+              kwargs={"dropout": 0.2, "recurrent_dropout": 0.2, "go_backwards": True}),
+    LayerCase(layers.GRU, (5, 3), (4,), 3 * (4 * 3 + 4 * 4 + 2 * 4), args=(4,)),
+    LayerCase(layers.GRU, (6, 3), (6, 2), 3 * (2 * 3 + 2 * 2 + 2 * 2), args=(2,),
+              kwargs={"return_sequences": True, "kernel_regularizer": "l2"}),
+    LayerCase(layers.Bidirectional, (5, 2), (6,), 2 * 4 * (3 * 2 + 3 * 3 + 2 * 3),
+              args=({"class": "LSTM", "config": {"units": 3}},)),
+    LayerCase(layers.Bidirectional, (4, 3), (4, 2), 2 * 3 * (2 * 3 + 2 * 2 + 2 * 2),
+              args=({"class": "GRU", "config": {"units": 2, "return_sequences": True}},),
+              kwargs={"merge_mode": "sum"}),
+    LayerCase(layers.TimeDistributed, (5, 4), (5, 3), 4 * 3 + 3,
+              args=({"class": "Dense", "config": {"units": 3}},)),
+    LayerCase(layers.TimeDistributed, (3, 1, 5, 5), (3, 2, 3, 3), 2 * 9 + 2,
+              args=({"class": "Conv2D", "config": {"filters": 2, "kernel_size": 3}},)),
+    LayerCase(layers.RepeatVector, (4,), (3, 4), 0, args=(3,)),
+]
+
 LAYER_CASES = [
     LayerCase(Dense, (3,), (4,), 3 * 4 + 4, args=(4,)),
     LayerCase(Dense, (2, 3), (2, 4), 3 * 4, args=(4,),
@@ -132,6 +157,7 @@ LAYER_CASES = [
     LayerCase(BatchNorm, (5,), (5,), 2 * 5, kwargs={"momentum": 0.3}),
     LayerCase(BatchNorm, (2, 7), (2, 7), 2, kwargs={"center": False}),
     *CONV_POOL_RESHAPE_CASES,
+    *RECURRENT_CASES,
 ]
 
 
@@ -143,7 +169,8 @@ def test_layer_case(case):
 
 # Merge layers take a list of tensors; tests/layers/test_merging.py runs their matrix.
 MULTI_INPUT_LAYERS = {layers.Add, layers.Concatenate, layers.Multiply}
-INTEGER_INPUT_LAYERS: set = set()
+# Embedding takes integer tokens; tests/recurrent/test_embedding.py runs its matrix row.
+INTEGER_INPUT_LAYERS = {layers.Embedding}
 
 
 def test_every_public_layer_has_a_case():

@@ -1,0 +1,84 @@
+"""The convolution experiments of issue 4: their helpers, and each quick version end to end."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import lamina as lm
+from lamina import experiments
+from lamina.experiments.pooling_table import VARIANTS, build
+from lamina.experiments.segmentation import class_iou, mean_iou
+
+
+def fashion_available():
+    try:
+        lm.datasets.fashion_mnist.load_data(verbose=False)
+    except lm.datasets.DatasetNotFoundError:
+        return False
+    return True
+
+
+needs_fashion = pytest.mark.skipif(not fashion_available(),
+                                   reason="Fashion-MNIST files are not available")
+
+
+def test_pooling_table_nets_have_the_decks_shapes():
+    # deck 004: 28x28 -> 20 maps -> 20 maps of 4x4 -> 320 features -> 50 -> 10
+    for variant in VARIANTS:
+        model = build(variant)
+        shapes = [layer.output_shape for layer in model.layers]
+        assert shapes[-4:] == [(20, 4, 4), (320,), (50,), (10,)], variant
+    assert [s.output_shape for s in build("stride_2").layers[:2]] == [(20, 12, 12), (20, 4, 4)]
+    with pytest.raises(ValueError, match="Available: max_pool"):
+        build("avg_pool")
+
+
+def test_mean_iou_against_a_hand_computation():
+    mask = np.array([[0, 0, 1, 1],
+                     [0, 2, 2, 1]])
+    pred = np.array([[0, 1, 1, 1],
+                     [0, 2, 0, 3]])
+    # class 0: inter 2 (mask 3, pred 3) -> 2/4; class 1: inter 2 (mask 3, pred 3) -> 2/4;
+    # class 2: inter 1 (mask 2, pred 1) -> 1/2; class 3: inter 0, union 1 -> 0; class 4 absent
+    np.testing.assert_allclose(class_iou(pred, mask, 5), [0.5, 0.5, 0.5, 0.0, np.nan])
+    assert mean_iou(pred, mask, 5) == pytest.approx(1.5 / 4)
+    assert mean_iou(torch.tensor(mask), torch.tensor(mask), 5) == 1.0
+    with pytest.raises(ValueError, match=r"in \[0, 3\)"):
+        mean_iou(pred, mask, 3)
+    with pytest.raises(ValueError, match="same size"):
+        mean_iou(pred[:1], mask, 5)
+
+
+@needs_fashion
+def test_pooling_table_quick(tmp_path):
+    results = experiments.load("pooling_table").run(quick=True, out_dir=str(tmp_path))
+    for key in ("test_accuracy", "train_accuracy", "seconds"):
+        assert set(results[key]) == set(VARIANTS)
+    assert all(0.0 <= acc <= 1.0 for acc in results["test_accuracy"].values())
+    report = (tmp_path / "report.md").read_text()
+    assert "quick version" in report and "99.58 / 98.77" in report and "Machine" in report
+    assert (tmp_path / "test_accuracy_fashion_mnist.png").stat().st_size > 1000
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert set(saved["test_accuracy"]) == set(VARIANTS)
+
+
+@needs_fashion
+def test_segmentation_quick(tmp_path):
+    results = experiments.load("segmentation").run(quick=True, out_dir=str(tmp_path))
+    assert {"unet_miou", "fcn_miou"} <= set(results)
+    assert all(0.0 <= results[k] <= 1.0 for k in ("unet_miou", "fcn_miou"))
+    report = (tmp_path / "report.md").read_text()
+    assert "quick version" in report and "| U-Net |" in report and "| FCN-32s |" in report
+    assert (tmp_path / "segmentations.png").stat().st_size > 1000
+
+
+@needs_fashion
+def test_small_resnet_quick(tmp_path):
+    results = experiments.load("small_resnet").run(quick=True, out_dir=str(tmp_path))
+    assert {"test_accuracy", "seconds"} <= set(results)
+    assert 0.0 <= results["test_accuracy"] <= 1.0 and results["seconds"] > 0
+    report = (tmp_path / "report.md").read_text()
+    assert "quick version" in report and "| ResNet-20 |" in report
+    assert (tmp_path / "test_accuracy.png").stat().st_size > 1000
