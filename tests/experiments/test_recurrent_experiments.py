@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from lamina import experiments
 
 
@@ -31,3 +33,20 @@ def test_char_lm_quick(tmp_path):
     assert 0 < results["bits_per_char"] < 8 and set(results["samples"]) == {"0.2", "0.7", "1.2"}
     assert all(s.startswith("the quick brown fox ") for s in results["samples"].values())
     assert "bits per char" in (tmp_path / "report.md").read_text()
+
+
+def _fashion_available():
+    import lamina as lm
+
+    try:
+        lm.datasets.fashion_mnist.load_data(verbose=False)
+    except lm.datasets.DatasetNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST files are not available")
+def test_sequential_images_quick(tmp_path):
+    results = experiments.load("sequential_images").run(quick=True, out_dir=str(tmp_path))
+    assert 0.1 < results["lstm_accuracy"] <= 1 and 0.1 < results["gru_accuracy"] <= 1
+    assert "GRU(16)" in (tmp_path / "report.md").read_text()
