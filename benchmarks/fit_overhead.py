@@ -328,9 +328,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.batch_size}, {args.repeats} timed runs per contender")
     print(f"{'load average':>14}: {loads[0]}\n", flush=True)
     if hasattr(os, "getloadavg") and os.getloadavg()[0] >= 1:
-        print("warning: other processes are using the CPU; with every core in torch's thread "
-              "pool a busy neighbour can slow a run many-fold. Compare the raw times, raise "
-              "--repeats, or use --threads 1 for steadier ratios.\n", flush=True)
+        print(f"warning: the 1-minute load average is {os.getloadavg()[0]:.2f}, so other "
+              "processes may be using the CPU; with every core in torch's thread pool a busy "
+              "neighbour can slow a run many-fold. Compare the raw times, raise --repeats, or "
+              "use --threads 1 for steadier ratios.\n", flush=True)
 
     results: dict[str, dict[str, Runs]] = {}
     for name in args.models:

@@ -20,7 +20,7 @@ import lamina as lm
 __all__ = ["main", "run"]
 
 
-def run(epochs: int = 8, batch_size: int = 64, lr: float = 1e-3, out_dir: str = "runs/demo",
+def run(epochs: int = 12, batch_size: int = 128, lr: float = 2e-3, out_dir: str = "runs/demo",
         data_path: str | None = None, seed: int = 0, verbose: int = 1) -> dict:
     """Train LeNet-5 on Fashion-MNIST; return test accuracy, loss, seconds and file paths.
 
@@ -37,8 +37,9 @@ def run(epochs: int = 8, batch_size: int = 64, lr: float = 1e-3, out_dir: str = 
     model.compile(optimizer=lm.optimizers.Adam(lr=lr),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"], device="cpu")
     start = time.perf_counter()
+    decay = lm.callbacks.LearningRateScheduler(lm.schedules.CosineDecay(lr, epochs))
     history = model.fit(x, y_train, batch_size=batch_size, epochs=epochs,
-                        validation_split=0.1, verbose=verbose)
+                        validation_split=0.1, verbose=verbose, callbacks=[decay])
     seconds = time.perf_counter() - start
     scores = model.evaluate(x_t, y_test)
     os.makedirs(out_dir, exist_ok=True)
@@ -55,9 +56,9 @@ def run(epochs: int = 8, batch_size: int = 64, lr: float = 1e-3, out_dir: str = 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="lamina demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--out", default="runs/demo")
     parser.add_argument("--data", default=None, help="directory with the Fashion-MNIST files")
     parser.add_argument("--verbose", type=int, default=1)

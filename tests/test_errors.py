@@ -137,3 +137,11 @@ def test_cross_entropy_on_a_model_without_softmax_warns():
     model = lm.Sequential([layers.Dense(3)], input_shape=(2,))
     with pytest.warns(LaminaWarning, match="from_logits=True"):
         model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+
+
+def test_opposite_infinities_are_caught_although_they_cancel_in_a_sum():
+    """The finiteness check sums first; +inf and -inf together must still be found."""
+    x = np.zeros((6, 6))
+    x[2, 0], x[2, 1] = np.inf, -np.inf
+    with pytest.raises(ValueError, match="sample 2"):
+        mlp_compiled().fit(x, np.zeros(6, dtype=int), verbose=0)
