@@ -63,6 +63,8 @@ class Trainer:
         device: where the model and the data live.
         jit: run the forward pass and the loss (and their backward) through
             ``torch.compile``; falls back to eager mode, with a warning, if compiling fails.
+            The graph is compiled for the first batch size; a batch of another size (the
+            last, partial one of an epoch) runs eagerly instead of recompiling.
     """
 
     def __init__(self, model: nn.Module, optimizer, loss, metrics, *, forward=None,
@@ -71,6 +73,7 @@ class Trainer:
         self.jit = bool(jit)
         self._forward_loss = self._compiled_forward_loss if self.jit else self.forward_loss
         self._compiled = None
+        self._jit_batch = 0
         self.augment = None
         self.metrics = list(metrics)
         self.forward = forward if forward is not None else model
@@ -111,6 +114,11 @@ class Trainer:
     def _compiled_forward_loss(self, x: Tensor, y: Tensor):
         if self._compiled is None:
             self._compiled = torch.compile(self.forward_loss)
+            self._jit_batch = x.shape[0]
+        elif x.shape[0] != self._jit_batch:
+            # The last, partial batch of an epoch: one eager step costs less than the
+            # recompilation (or the slower dynamic-shape graph) a new batch size triggers.
+            return self.forward_loss(x, y)
         try:
             return self._compiled(x, y)
         except Exception as err:  # noqa: BLE001 - any compiler failure falls back to eager

@@ -41,3 +41,20 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
     with pytest.warns(LaminaWarning, match="backend exploded"):
         fallback, h_fallback = train(True)
     assert h_fallback.history == h_eager.history
+
+
+def test_partial_last_batch_runs_eagerly_instead_of_recompiling(monkeypatch):
+    compiled_sizes = []
+
+    def recording_compile(fn, *args, **kwargs):
+        def run(x, y):
+            compiled_sizes.append(x.shape[0])
+            return fn(x, y)
+        return run
+
+    monkeypatch.setattr(torch, "compile", recording_compile)
+    model = lm.Sequential([lm.layers.Dense(3)], input_shape=(4,))
+    model.compile(optimizer="sgd", loss="mse", jit=True)
+    x = np.zeros((80, 4), np.float32)
+    model.fit(x, np.zeros((80, 3), np.float32), batch_size=32, epochs=2, verbose=0)
+    assert compiled_sizes == [32, 32, 32, 32]  # the two batches of 16 ran eagerly
