@@ -27,6 +27,7 @@ import argparse
 import datetime
 import logging
 import os
+import resource
 import sys
 import time
 import warnings
@@ -102,10 +103,25 @@ def lightning_module(name: str, initial):
     return Module()
 
 
+class Stopwatch:
+    """Wall time and minor page faults of this process since ``start()``."""
+
+    def start(self) -> None:
+        self.faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        self.t0 = time.perf_counter()
+
+    def stop(self, note: str = "") -> tuple[float, str]:
+        seconds = time.perf_counter() - self.t0
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - self.faults
+        return seconds, f"{faults:,} page faults" + (f"; {note}" if note else "")
+
+
 def time_contender(contender: str, name: str, initial, x, y, epochs: int) -> tuple[float, str]:
-    """Seconds for ``epochs`` epochs (setup excluded) and a note (e.g. the compile time)."""
+    """Seconds for ``epochs`` epochs (setup excluded) and a note: the page faults of the timed
+    part, and the compile time of the jit contender."""
     torch.manual_seed(0)
     note = ""
+    watch = Stopwatch()
     if contender.startswith("lamina"):
         model = lamina_model(name)
         copy_weights(initial, model)
@@ -117,25 +133,25 @@ def time_contender(contender: str, name: str, initial, x, y, epochs: int) -> tup
             start = time.perf_counter()
             model.fit(x[:1280], y[:1280], batch_size=128, epochs=1, verbose=0)
             note = f"compile+first {time.perf_counter() - start:.1f} s"
-        start = time.perf_counter()
+        watch.start()
         model.fit(x, y, batch_size=128, epochs=epochs, verbose=0)
-        return time.perf_counter() - start, note
+        return watch.stop(note)
     if contender == "torch":
         twin = torch_twin(name)
         copy_weights(initial, twin)
         opt = torch.optim.SGD(twin.parameters(), lr=LR, momentum=MOMENTUM)
-        start = time.perf_counter()
+        watch.start()
         for _ in range(epochs):
             run_slicing(twin, opt, x, y, 128)
-        return time.perf_counter() - start, note
+        return watch.stop()
     if contender == "keras":
         model = keras_model(name)
         model.set_weights([w.permute(*reversed(range(w.dim()))).numpy()
                            if w.dim() == 2 else _conv_to_keras(w) for w in initial])
         xn, yn = x.numpy(), y.numpy()
-        start = time.perf_counter()
+        watch.start()
         model.fit(xn, yn, batch_size=128, epochs=epochs, verbose=0, shuffle=True)
-        return time.perf_counter() - start, note
+        return watch.stop()
     import lightning as L
 
     module = lightning_module(name, initial)
@@ -144,9 +160,9 @@ def time_contender(contender: str, name: str, initial, x, y, epochs: int) -> tup
                         log_every_n_steps=10**9,
                         enable_progress_bar=False, enable_model_summary=False,
                         enable_checkpointing=False)
-    start = time.perf_counter()
+    watch.start()
     trainer.fit(module, loader)
-    return time.perf_counter() - start, note
+    return watch.stop()
 
 
 def _conv_to_keras(w: torch.Tensor) -> np.ndarray:
@@ -162,7 +178,11 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=None, help="first N images only")
     parser.add_argument("--threads", type=int, default=default_threads())
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="lm.config.keep_freed_memory() first (glibc mallopt)")
     args = parser.parse_args(argv)
+    if args.keep_freed_memory:
+        lm.config.keep_freed_memory()
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)

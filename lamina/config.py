@@ -54,7 +54,7 @@ def keep_freed_memory(enable: bool = True) -> bool:
     ``keep_freed_memory()`` raises the mmap threshold to its 32 MiB maximum and stops
     malloc from trimming the heap, so freed blocks are reused; the process keeps its peak
     memory instead of giving it back. ``enable=False`` restores glibc's default thresholds.
-    See ``benchmarks/fit_overhead.py`` for the page faults and time it saves.
+    ``benchmarks/peers.py --keep-freed-memory`` measures the page faults and time it saves.
 
     Returns:
         True if the settings were applied (glibc found), else False.
