@@ -51,6 +51,11 @@ class Model(Layer):
         (2, 3)
     """
 
+    #: True for a net that accepts images of any height and width at least those it was
+    #: built for (``fit``/``predict`` then check the channels only), as the output of
+    #: :func:`lamina.zoo.to_fully_convolutional`.
+    fully_convolutional: bool = False
+
     def __new__(cls, *args, **kwargs):
         # ``lm.Model(inputs=x, outputs=y)`` builds a functional graph model.
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):

@@ -156,16 +156,21 @@ class Sequential(Model):
     def get_config(self) -> dict[str, Any]:
         from lamina.saving import layer_to_config
 
-        return {"name": self.name,
-                "input_shape": None if self.input_shape is None else list(self.input_shape),
-                "layers": [layer_to_config(layer) for layer in self.layers]}
+        config = {"name": self.name,
+                  "input_shape": None if self.input_shape is None else list(self.input_shape),
+                  "layers": [layer_to_config(layer) for layer in self.layers]}
+        if self.fully_convolutional:
+            config["fully_convolutional"] = True
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
         from lamina.saving import layer_from_config
 
-        return cls([layer_from_config(c) for c in config["layers"]],
-                   input_shape=config.get("input_shape"), name=config.get("name"))
+        model = cls([layer_from_config(c) for c in config["layers"]],
+                    input_shape=config.get("input_shape"), name=config.get("name"))
+        model.fully_convolutional = bool(config.get("fully_convolutional", False))
+        return model
 
     def __len__(self) -> int:
         return len(self.layers)

@@ -203,10 +203,21 @@ def split_validation(data: ArrayData, fraction: float) -> tuple[ArrayData, Array
 
 
 def check_input_shape(model, shape: tuple, owner: str) -> None:
-    """Raise if per-sample ``shape`` differs from the shape the model was built for."""
+    """Raise if per-sample ``shape`` differs from the shape the model was built for.
+
+    A ``fully_convolutional`` model accepts any larger height and width (same channels).
+    """
     expected = getattr(model, "input_shape", None)
     if expected is None or tuple(expected) == tuple(shape):
         return
+    if getattr(model, "fully_convolutional", False) and len(shape) == len(expected) == 3:
+        if shape[0] == expected[0] and all(s >= e for s, e in zip(shape[1:], expected[1:])):
+            return
+        raise ValueError(
+            f"Fully convolutional model '{model.name}' expects images with {expected[0]} "
+            f"channel(s), at least {expected[1]}x{expected[2]}. Received: input of shape "
+            f"{format_shape(shape)} in `{owner}`. Pass images with {expected[0]} channel(s) "
+            f"and at least the size the model was built for.")
     first = getattr(model, "layers", [None])[0] if getattr(model, "layers", None) else None
     who = f"Layer '{first.name}', the first of model '{model.name}'," if first is not None \
         else f"Model '{getattr(model, 'name', type(model).__name__)}'"

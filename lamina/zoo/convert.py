@@ -118,6 +118,7 @@ def to_fully_convolutional(model: Sequential, *, input_shape=None,
                 received=f"input_shape={input_shape}"))
     fcn = Sequential(new_layers, input_shape=input_shape or model.input_shape,
                      name=name or f"{model.name}_fcn")
+    fcn.fully_convolutional = True  # fit/predict accept any larger image
     with torch.no_grad():
         for conv, dense in copies:
             conv.weight.copy_(dense.weight.reshape(conv.weight.shape))

@@ -116,3 +116,21 @@ def test_errors_name_the_problem():
                                    layers.Dense(2)], input_shape=(1, 4, 4))
     with pytest.raises(ValueError, match=r"applies a softmax before the last layer"):
         to_fcn(early_softmax)
+
+
+def test_predict_accepts_larger_images_and_the_flag_survives_save_and_load(tmp_path):
+    clf = lm.zoo.LeNet5(input_shape=(1, 32, 32)).eval()
+    fcn = to_fcn(clf)
+    fcn.compile(optimizer="sgd", loss="mse")
+    x = torch.randn(2, 1, 40, 36)
+    scores = fcn.predict(x)
+    assert scores.shape == (2, 10, 3, 2)
+    torch.testing.assert_close(torch.as_tensor(scores), fcn.eval()(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="at least 32x32"):
+        fcn.predict(torch.randn(1, 1, 28, 40))
+    with pytest.raises(ValueError, match="1 channel"):
+        fcn.predict(torch.randn(1, 3, 40, 40))
+    fcn.save(tmp_path / "fcn.lamina")
+    loaded = lm.load_model(tmp_path / "fcn.lamina")
+    assert loaded.fully_convolutional
+    assert not clf.fully_convolutional
