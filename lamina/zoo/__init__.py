@@ -2,6 +2,7 @@
 
 from lamina.zoo.alexnet import AlexNet, ZFNet
 from lamina.zoo.allcnn import AllConvNet
+from lamina.zoo.captioning import CaptionNet
 from lamina.zoo.classic import MLP, LogisticRegression, Perceptron
 from lamina.zoo.convert import to_fully_convolutional
 from lamina.zoo.densenet import DenseNet121
@@ -19,5 +20,5 @@ from lamina.zoo.vgg import VGG
 __all__ = [
     "Perceptron", "LogisticRegression", "MLP", "LeNet5", "AlexNet", "ZFNet", "VGG", "NiN",
     "AllConvNet", "GoogLeNet", "ResNet", "DenseNet121", "FCN", "UNet", "SRCNN", "REDNet",
-    "to_fully_convolutional", "SequenceClassifier", "SequenceTagger", "CharLM",
+    "to_fully_convolutional", "SequenceClassifier", "SequenceTagger", "CharLM", "CaptionNet",
 ]
