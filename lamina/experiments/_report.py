@@ -70,8 +70,13 @@ class Report:
         self.settings[key] = value
 
     def row(self, header: list[str], cells: list) -> None:
-        """Add a row to the table with this header (a new table if the header is new)."""
-        cells = [f"{c:.4f}" if isinstance(c, float) else str(c) for c in cells]
+        """Add a row to the table with this header (a new table if the header is new).
+
+        Floats below 100 (accuracies, errors) get four decimals; larger ones (seconds,
+        counts) one.
+        """
+        cells = [(f"{c:.4f}" if abs(c) < 100 else f"{c:.1f}") if isinstance(c, float) else str(c)
+                 for c in cells]
         for head, rows in self.tables:
             if head == header:
                 rows.append(cells)
