@@ -53,6 +53,7 @@ def test_dbn_finetune_quick(tmp_path):
     for key in ("full", "labels_1000"):
         assert set(results[key]) == {"pretrained", "random"}
         assert all(0.0 <= v <= 1.0 for v in results[key].values())
+        assert set(results["sgd"][key]) == {"pretrained", "random"}
     assert "1.2%" in (tmp_path / "report.md").read_text()
     assert (tmp_path / "test_accuracy.png").exists()
 
