@@ -16,6 +16,7 @@ primitive creation, allocations), then its timed epoch(s) start.
 Targets (issue 6): lamina / torch <= 1.05; lamina >= 3x faster than Keras.
 
     python benchmarks/lstm.py --markdown
+    python benchmarks/lstm.py --repeats 3 --markdown   # alternated runs, medians
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import statistics
 import sys
 import time
 import warnings
@@ -116,6 +118,8 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=1, help="default 1")
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--samples", type=int, default=None, help="first N images only")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="alternated timed runs per contender; the median is reported")
     parser.add_argument("--threads", type=int, default=default_threads())
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
@@ -136,11 +140,15 @@ def main(argv=None) -> int:
     initial = [p.detach().clone() for p in
                lm.zoo.SequenceClassifier(10, (28, 28), units=UNITS).parameters()]
     loads = [load_average()]
-    times, accuracies = {}, {}
-    for name in args.contenders:
-        times[name], accuracies[name] = time_contender(name, initial, x, labels, args.epochs)
-        print(f"{name:7s} {times[name]:7.2f} s  train accuracy {accuracies[name]:.4f}",
-              flush=True)
+    runs: dict = {name: [] for name in args.contenders}
+    accuracies = {}
+    for repeat in range(args.repeats):  # alternated, so drift hits every contender alike
+        for name in args.contenders:
+            seconds, accuracies[name] = time_contender(name, initial, x, labels, args.epochs)
+            runs[name].append(seconds)
+            print(f"{name:7s} run {repeat + 1}: {seconds:7.2f} s  train accuracy "
+                  f"{accuracies[name]:.4f}", flush=True)
+    times = {name: statistics.median(seconds) for name, seconds in runs.items()}
     loads.append(load_average())
     if "lamina" in times:
         print("ratios lamina / peer: " + ", ".join(
@@ -153,11 +161,13 @@ def main(argv=None) -> int:
               f"untimed warm-up on {WARMUP:,} (load "
               f"average {loads[0]} before, {loads[1]} after).\n\n| | |\n|---|---|")
         print("\n".join(f"| {k} | {v} |" for k, v in env))
-        print("\n| contender | seconds | train accuracy | lamina / this |\n|---|---:|---:|---:|")
+        print("\n| contender | median seconds | raw (s) | train accuracy | lamina / this |\n"
+              "|---|---:|---|---:|---:|")
         for name, seconds in times.items():
             ratio = "" if name == "lamina" or "lamina" not in times else \
                 f"{times['lamina'] / seconds:.3f}"
-            print(f"| {name} | {seconds:.2f} | {accuracies[name]:.4f} | {ratio} |")
+            raw = ", ".join(f"{t:.2f}" for t in runs[name])
+            print(f"| {name} | {seconds:.2f} | {raw} | {accuracies[name]:.4f} | {ratio} |")
     return 0
 
 
