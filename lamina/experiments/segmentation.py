@@ -114,8 +114,8 @@ def _figure(report: Report, x, mask, preds: dict, count: int = 6) -> None:
 
 
 def run(quick: bool = False, out_dir: str | None = None, *, train_scenes: int = 6000,
-        test_scenes: int = 1000, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
-        base_filters: int = 8, depth: int = 4, seed: int = 0) -> dict:
+        test_scenes: int = 1000, epochs: int = 10, batch_size: int = 32, lr: float = 2e-3,
+        base_filters: int = 16, depth: int = 4, seed: int = 0) -> dict:
     """Train U-Net and FCN-32s on the same scenes; returns ``{"unet_miou": float, "fcn_miou":
     float, "unet_pixel_accuracy", "fcn_pixel_accuracy", "seconds": {...}}``.
 
