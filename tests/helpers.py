@@ -234,3 +234,19 @@ def assert_matches_torch(lamina_fn: Callable, torch_fn: Callable, inputs, params
         assert a.grad is not None and b.grad is not None, f"no gradient for `{name}`"
         torch.testing.assert_close(a.grad, b.grad, rtol=grad_rtol, atol=grad_atol,
                                    msg=lambda m, name=name: f"grad w.r.t. `{name}` differs: {m}")
+
+
+def fashion_available() -> bool:
+    """Whether Fashion-MNIST's files can be found (without downloading them)."""
+    import lamina as lm
+
+    try:
+        lm.datasets.fashion_mnist.load_data(verbose=False)
+    except lm.datasets.DatasetNotFoundError:
+        return False
+    return True
+
+
+#: Skip a test that needs the Fashion-MNIST files when they are absent.
+needs_fashion = pytest.mark.skipif(not fashion_available(),
+                                   reason="Fashion-MNIST files are not available")

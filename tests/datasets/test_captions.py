@@ -10,6 +10,7 @@ from lamina.datasets.captions import (
     fashion_grids,
     grid_vocabulary,
 )
+from tests.helpers import needs_fashion
 
 
 def _items(m=12, size=3, seed=0):
@@ -140,17 +141,7 @@ def test_grid_vocabulary():
     assert all(word in vocab for word in ("a", "above", "beside", *CLASS_WORDS))
 
 
-def _fashion_available():
-    import lamina as lm
-
-    try:
-        lm.datasets.fashion_mnist.load_data(verbose=False)
-    except lm.datasets.DatasetNotFoundError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST files are not available")
+@needs_fashion
 def test_fashion_grids_train_and_test_pools():
     import lamina as lm
 

@@ -7,25 +7,13 @@ import math
 import numpy as np
 import pytest
 
-import lamina as lm
 from lamina import experiments
 from lamina.experiments.deep_autoencoder import (
     fit_pca,
     pca_reconstruct,
     reconstruction_error,
 )
-
-
-def fashion_available():
-    try:
-        lm.datasets.fashion_mnist.load_data(verbose=False)
-    except lm.datasets.DatasetNotFoundError:
-        return False
-    return True
-
-
-needs_fashion = pytest.mark.skipif(not fashion_available(),
-                                   reason="Fashion-MNIST files are not available")
+from tests.helpers import needs_fashion
 
 
 def test_the_experiments_are_listed():

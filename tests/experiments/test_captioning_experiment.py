@@ -2,26 +2,15 @@
 
 import json
 
-import pytest
-
 from lamina import experiments
-
-
-def _fashion_available():
-    import lamina as lm
-
-    try:
-        lm.datasets.fashion_mnist.load_data(verbose=False)
-    except lm.datasets.DatasetNotFoundError:
-        return False
-    return True
+from tests.helpers import needs_fashion
 
 
 def test_captioning_is_listed():
     assert "captioning" in experiments.available()
 
 
-@pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST files are not available")
+@needs_fashion
 def test_captioning_quick(tmp_path):
     results = experiments.load("captioning").run(quick=True, out_dir=str(tmp_path))
     for key in ("exact_match", "exact_match_beam", "token_accuracy", "item_accuracy",

@@ -6,22 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-import lamina as lm
 from lamina import experiments
 from lamina.experiments.pooling_table import VARIANTS, build
 from lamina.experiments.segmentation import class_iou, mean_iou
-
-
-def fashion_available():
-    try:
-        lm.datasets.fashion_mnist.load_data(verbose=False)
-    except lm.datasets.DatasetNotFoundError:
-        return False
-    return True
-
-
-needs_fashion = pytest.mark.skipif(not fashion_available(),
-                                   reason="Fashion-MNIST files are not available")
+from tests.helpers import needs_fashion
 
 
 def test_pooling_table_nets_have_the_decks_shapes():

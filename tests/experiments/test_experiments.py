@@ -6,16 +6,8 @@ import sys
 
 import pytest
 
-import lamina as lm
 from lamina import experiments
-
-
-def fashion_available():
-    try:
-        lm.datasets.fashion_mnist.load_data(verbose=False)
-    except lm.datasets.DatasetNotFoundError:
-        return False
-    return True
+from tests.helpers import needs_fashion
 
 
 def test_list_names_every_module():
@@ -30,7 +22,7 @@ def test_unknown_experiment_lists_the_valid_ones():
         experiments.load("optimisers")
 
 
-@pytest.mark.skipif(not fashion_available(), reason="Fashion-MNIST files are not available")
+@needs_fashion
 def test_optimizers_quick(tmp_path):
     results = experiments.load("optimizers").run(quick=True, out_dir=str(tmp_path))
     assert set(results["test_accuracy"]) == {"sgd", "momentum", "adagrad", "rmsprop", "adam"}

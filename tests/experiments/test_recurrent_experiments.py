@@ -2,9 +2,8 @@
 
 import json
 
-import pytest
-
 from lamina import experiments
+from tests.helpers import needs_fashion
 
 
 def test_vanishing_gradients_quick(tmp_path):
@@ -35,17 +34,7 @@ def test_char_lm_quick(tmp_path):
     assert "bits per char" in (tmp_path / "report.md").read_text()
 
 
-def _fashion_available():
-    import lamina as lm
-
-    try:
-        lm.datasets.fashion_mnist.load_data(verbose=False)
-    except lm.datasets.DatasetNotFoundError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST files are not available")
+@needs_fashion
 def test_sequential_images_quick(tmp_path):
     results = experiments.load("sequential_images").run(quick=True, out_dir=str(tmp_path))
     assert 0.1 < results["lstm_accuracy"] <= 1 and 0.1 < results["gru_accuracy"] <= 1

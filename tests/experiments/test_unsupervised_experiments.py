@@ -4,22 +4,10 @@ import json
 
 import pytest
 
-import lamina as lm
 from lamina import experiments
+from tests.helpers import needs_fashion
 
 pytest.importorskip("sklearn")
-
-
-def fashion_available():
-    try:
-        lm.datasets.fashion_mnist.load_data(verbose=False)
-    except lm.datasets.DatasetNotFoundError:
-        return False
-    return True
-
-
-needs_fashion = pytest.mark.skipif(not fashion_available(),
-                                   reason="Fashion-MNIST files are not available")
 
 
 def test_the_experiments_are_listed():
