@@ -32,7 +32,6 @@ import warnings
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -42,6 +41,7 @@ from fit_overhead import (  # noqa: E402
     environment,
     load_average,
     load_training_set,
+    run_slicing,
 )
 
 import lamina as lm  # noqa: E402
@@ -63,22 +63,6 @@ class TorchLSTM(nn.Module):
         return self.out(self.lstm(x)[0][:, -1])
 
 
-def torch_epoch(model: nn.Module, opt, x, y) -> tuple[float, float]:
-    """One shuffled epoch of the hand-written loop; mean loss and accuracy read once."""
-    loss_sum = torch.zeros(())
-    correct = torch.zeros((), dtype=torch.long)
-    for idx in torch.randperm(len(x)).split(BATCH):
-        xb, yb = x[idx], y[idx]
-        logits = model(xb)
-        loss = F.cross_entropy(logits, yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        loss_sum += loss.detach() * len(idx)
-        correct += (logits.detach().argmax(1) == yb).sum()
-    return loss_sum.item() / len(x), correct.item() / len(x)
-
-
 def time_contender(name: str, initial, x, y, epochs: int) -> tuple[float, float]:
     """Seconds for ``epochs`` epochs (model set-up excluded) and the last epoch's accuracy."""
     torch.manual_seed(0)
@@ -95,10 +79,10 @@ def time_contender(name: str, initial, x, y, epochs: int) -> tuple[float, float]
         model = TorchLSTM()
         copy_weights(initial, model)
         opt = torch.optim.Adam(model.parameters(), lr=LR)
-        torch_epoch(model, opt, x[:WARMUP], y[:WARMUP])
+        run_slicing(model, opt, x[:WARMUP], y[:WARMUP], BATCH)
         start = time.perf_counter()
         for _ in range(epochs):
-            _, accuracy = torch_epoch(model, opt, x, y)
+            _, accuracy = run_slicing(model, opt, x, y, BATCH)
         return time.perf_counter() - start, accuracy
     import keras
 
