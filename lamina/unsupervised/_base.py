@@ -205,7 +205,9 @@ def as_tensor(x, name: str, owner: str, device: torch.device, *, ndim: int | Non
         raise ValueError(message(f"Argument `{name}` of {owner} must be a {ndim}-D array "
                                  f"(samples, features).", received=f"shape {tuple(t.shape)}",
                                  fix=fix))
-    if not bool(torch.isfinite(t).all()):
+    # One summation first (as scikit-learn does): finite terms give a finite sum unless they
+    # overflow, and only then is every element inspected.
+    if t.numel() and not bool(torch.isfinite(t.sum())) and not bool(torch.isfinite(t).all()):
         raise ValueError(message(f"Argument `{name}` of {owner} contains NaN or infinite values.",
                                  fix="Clean or impute the data first."))
     return t.to(device=device, dtype=torch.float32)

@@ -255,19 +255,30 @@ class RBM(EstimatorMixin, nn.Module):
         if bar is not None:
             bar.set_params({"epochs": epochs, "steps": steps, "verbose": self.verbose})
         start_epoch = self.epochs_trained_
+        buffer = v.new_empty((min(self.batch_size, n), v.shape[1]))
         for epoch in range(epochs):
             lr = self.lr(start_epoch + epoch) if callable(self.lr) else self.lr
             if bar is not None:
                 bar.on_epoch_begin(epoch)
             order = torch.randperm(n, generator=gen, device=v.device) if n > 1 else None
-            data = v[order] if order is not None else v
             for step in range(steps):
-                self._cd_step(data[step * self.batch_size:(step + 1) * self.batch_size], lr)
+                self._cd_step(self._batch(v, order, step, buffer), lr)
                 if bar is not None:
                     bar.on_train_batch_end(step)
             if bar is not None:
                 bar.on_epoch_end(epoch, self._monitor(v))
         self.epochs_trained_ = start_epoch + epochs
+
+    def _batch(self, v: Tensor, order: Tensor | None, step: int, buffer: Tensor) -> Tensor:
+        """Rows ``order[step * B:(step + 1) * B]`` of ``v``, gathered into ``buffer`` (reused:
+        no copy of the whole data set per epoch, no fresh allocation per step)."""
+        rows = slice(step * self.batch_size, (step + 1) * self.batch_size)
+        if order is None:
+            return v[rows]
+        index = order[rows]
+        if len(index) != len(buffer):                  # the last, partial batch
+            return v.index_select(0, index)
+        return torch.index_select(v, 0, index, out=buffer)
 
     @torch.no_grad()
     def _cd_step(self, v: Tensor, lr: float) -> None:
@@ -321,10 +332,11 @@ class RBM(EstimatorMixin, nn.Module):
             raise ValueError(message(
                 f"Argument `x` of {name} must have {expected} features (visible units).",
                 received=f"x of shape {tuple(v.shape)}"))
-        if self.units == "binary" and v.numel() and (v.min() < 0 or v.max() > 1):
+        low, high = torch.aminmax(v) if self.units == "binary" and v.numel() else (0, 1)
+        if low < 0 or high > 1:
             raise ValueError(message(
                 f"Argument `x` of {name} must hold values in [0, 1] for binary visible "
-                f"units.", received=f"values from {float(v.min()):g} to {float(v.max()):g}",
+                f"units.", received=f"values from {float(low):g} to {float(high):g}",
                 fix="Scale the data (e.g. `x / 255`), or use visible='gaussian' for "
                     "standardized real-valued data."))
         return v
