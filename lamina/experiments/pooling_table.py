@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 
 import lamina as lm
+from lamina import augment as aug
 from lamina import layers
 from lamina.experiments._report import Report
 from lamina.viz._mpl import pyplot
@@ -63,7 +64,14 @@ def build(variant: str, input_shape=(1, 28, 28)) -> lm.Sequential:
     ], input_shape=input_shape, name=variant)
 
 
-def _train(variant: str, data, settings: dict) -> dict:
+def _augmentation(dataset: str):
+    """The decks' synthetic transforms: crops of the 2-pixel padded image, and for clothes
+    (not digits: a mirrored 2 is no digit) horizontal flips."""
+    crop = aug.RandomCrop(2)
+    return aug.Compose([crop, aug.RandomFlip()]) if dataset == "fashion_mnist" else crop
+
+
+def _train(variant: str, data, settings: dict, transform=None) -> dict:
     (x, y), (xt, yt) = data
     lm.set_seed(settings["seed"])
     model = build(variant)
@@ -73,7 +81,8 @@ def _train(variant: str, data, settings: dict) -> dict:
         lm.schedules.CosineDecay(settings["lr"], total=settings["epochs"]))
     start = time.perf_counter()
     history = model.fit(x, y, batch_size=settings["batch_size"], epochs=settings["epochs"],
-                        validation_data=(xt, yt), callbacks=[schedule], verbose=0)
+                        validation_data=(xt, yt), callbacks=[schedule], verbose=0,
+                        augment=transform)
     seconds = time.perf_counter() - start
     return {"train": model.evaluate(x, y)["accuracy"], "test": model.evaluate(xt, yt)["accuracy"],
             "curve": history["val_accuracy"], "seconds": seconds,
@@ -101,15 +110,17 @@ def _figure(report: Report, curves: dict, dataset: str) -> None:
 
 
 def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 15,
-        batch_size: int = 128, lr: float = 3e-3, seed: int = 0) -> dict:
+        batch_size: int = 128, lr: float = 3e-3, augment: bool = True, seed: int = 0) -> dict:
     """Train the three variants; returns ``{"test_accuracy": {variant: acc}, "train_accuracy":
     {...}, "seconds": {...}}`` on Fashion-MNIST (and the same under ``"mnist"`` when MNIST's
     files are found).
 
     Adam at ``lr`` with a cosine decay to 0 over ``epochs``, batches of ``batch_size``; every
-    variant starts from seed ``seed``. (At ``lr=1e-3`` the nets are still under-trained after
-    15 epochs: 90.1 / 88.7 / 90.5 % test accuracy on Fashion-MNIST.) ``quick=True``: 1500 training and 500 test images,
-    one epoch.
+    variant starts from seed ``seed``. ``augment``: random crops of the 2-pixel padded images
+    (and horizontal flips on Fashion-MNIST) inside ``fit``. Without augmentation the nets
+    overfit Fashion-MNIST unevenly (train 94.2-96.6 %, test 90.0 / 90.8 / 91.6 % after 15
+    epochs at ``lr=3e-3``: a 1.6-point spread); at ``lr=1e-3`` they are still under-trained
+    (90.1 / 88.7 / 90.5 %). ``quick=True``: 1500 training and 500 test images, one epoch.
 
     Example:
         >>> sorted(run(quick=True)["test_accuracy"])  # doctest: +SKIP
@@ -121,6 +132,8 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 15,
                     quick=quick)
     report.setting("net", "28x28 -> stage(20) -> stage(20) -> 320 -> FC 50 -> FC 10, ReLUs")
     report.setting("optimizer", f"Adam(lr={lr}) with cosine decay to 0 over {epochs} epochs")
+    report.setting("augmentation", "RandomCrop(padding=2) + RandomFlip('horizontal') on "
+                   "Fashion-MNIST, RandomCrop(padding=2) on MNIST" if augment else "none")
     for key in ("epochs", "batch_size", "seed"):
         report.setting(key, settings[key])
     datasets = {"Fashion-MNIST": "fashion_mnist", "MNIST": "mnist"}
@@ -135,7 +148,7 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 15,
         out = {"test_accuracy": {}, "train_accuracy": {}, "seconds": {}}
         curves = {}
         for variant in VARIANTS:
-            r = _train(variant, data, settings)
+            r = _train(variant, data, settings, _augmentation(name) if augment else None)
             out["test_accuracy"][variant], out["train_accuracy"][variant] = r["test"], r["train"]
             out["seconds"][variant], curves[variant] = r["seconds"], r["curve"]
             train_pub, test_pub = PUBLISHED[variant]
