@@ -265,3 +265,21 @@ def test_max_pool_keep_indices_returns_the_tensor_and_stores_the_indices():
     assert torch.equal(y, F.max_pool2d(x, 2))
     assert torch.equal(layer.indices, indices_ref) and layer.input_size == (5, 6)
     assert layer.get_config()["keep_indices"] is True
+
+
+@pytest.mark.parametrize("shape, pool_size", [((3, 4, 9, 7), 2), ((2, 3, 8, 8), (2, 3)),
+                                              ((2, 2, 6, 6), 3), ((1, 2, 5, 5), 1)])
+def test_inference_max_pooling_takes_the_strided_path_and_equals_torch(shape, pool_size):
+    # Without gradients, non-overlapping windows take the element-wise-maximum path: same
+    # values as F.max_pool2d, NaN included; with gradients, ATen's kernel (ties: one winner).
+    x = torch.randn(shape)
+    x[0, 0, 0, 0] = float("nan")
+    layer = MaxPool2D(pool_size)
+    with torch.no_grad():
+        got = layer(x)
+    want = F.max_pool2d(x, pool_size)
+    assert got.shape == want.shape and got.is_contiguous()
+    assert torch.equal(got.nan_to_num(7.0), want.nan_to_num(7.0))
+    ties = torch.zeros(1, 1, *layer.pool_size, requires_grad=True)
+    layer(ties).sum().backward()
+    assert ties.grad.sum() == 1.0
