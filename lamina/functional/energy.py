@@ -148,7 +148,7 @@ def bernoulli(p: Tensor, generator: torch.Generator | None = None) -> Tensor:
         tensor([0., 1.])
     """
     u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
-    return (u < p).to(p.dtype)
+    return torch.lt(u, p, out=u)                        # 0./1. written over u: one pass
 
 
 def sample_hidden(v: Tensor, weight: Tensor, hidden_bias: Tensor,
@@ -292,10 +292,19 @@ def contrastive_divergence(v: Tensor, weight: Tensor, visible_bias: Tensor, hidd
             _, v_neg = sample_visible(h_neg, weight, visible_bias, visible, generator)
             h_neg = bernoulli(hidden_probabilities(v_neg, weight, hidden_bias), generator)
         _, v_neg = sample_visible(h_neg, weight, visible_bias, visible, generator)
-        p_pos, p_neg = hidden_probabilities(torch.cat([v, v_neg]), weight,
-                                            hidden_bias).split([n, v_neg.shape[0]])
+        both = torch.cat([v, v_neg])
+        p_both = hidden_probabilities(both, weight, hidden_bias)
+        p_pos, p_neg = p_both.split([n, v_neg.shape[0]])
         h = bernoulli(p_pos, generator) if use_samples else None
         h_neg = bernoulli(p_neg, generator)
+        if not use_samples:
+            # steps 2 and 4-6 from the stacked rows, with the sign and the batch means in
+            # one column of weights s = [1/N; -1/M]: G+ - G- = [v; v']^T (s * [p; p'])
+            m = v_neg.shape[0]
+            s = torch.cat([p_both.new_full((n, 1), 1.0 / n), p_both.new_full((m, 1), -1.0 / m)])
+            scaled = p_both * s
+            return CDGradient(both.T @ scaled, both.T @ s.squeeze(1), scaled.sum(0), h_neg,
+                              v_neg)
     pos = h if use_samples else p_pos                       # step 2: G+ = v^T pos
     neg = h_neg if use_samples else p_neg                   # step 4: G- = v'^T neg
     m = v_neg.shape[0]
