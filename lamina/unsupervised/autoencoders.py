@@ -13,6 +13,7 @@ adds to the loss and logs as ``reg_loss``; ``weight_decay`` adds deck 001's
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Any
 
@@ -37,7 +38,7 @@ __all__ = ["Autoencoder", "DenoisingAutoencoder", "SparseAutoencoder", "Contract
 _CHUNK = 4096
 
 
-class _AutoencoderModel(Model):
+class _AutoencoderModel(Model, metaclass=abc.ABCMeta):
     """Shared surface: default loss, ``fit(x)``, ``encode/decode/reconstruct``, penalties.
 
     Subclasses define ``build_layers(input_shape)``, ``_encode(x)`` (tensor codes) and
@@ -74,8 +75,9 @@ class _AutoencoderModel(Model):
         self.build_layers(tuple(self.input_shape))
         self.output_shape = tuple(self.input_shape)
 
+    @abc.abstractmethod
     def build_layers(self, input_shape: tuple) -> None:
-        raise NotImplementedError
+        """Create the variant's layers for per-sample ``input_shape``."""
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
@@ -99,11 +101,13 @@ class _AutoencoderModel(Model):
         """The variant's extra term for inputs ``x`` and codes ``z`` (None for none)."""
         return None
 
+    @abc.abstractmethod
     def _encode(self, x: Tensor) -> Tensor:
-        raise NotImplementedError
+        """The codes ``z`` of a batch ``x``."""
 
+    @abc.abstractmethod
     def _decode_logits(self, z: Tensor) -> Tensor:
-        raise NotImplementedError
+        """The reconstruction's pre-activation for codes ``z``."""
 
     def _decode(self, z: Tensor) -> Tensor:
         return self._output_fn(self._decode_logits(z))
