@@ -275,6 +275,7 @@ def contrastive_divergence(v: Tensor, weight: Tensor, visible_bias: Tensor, hidd
                                  received=f"hidden_statistics={hidden_statistics!r}"))
     use_samples = hidden_statistics == "samples"
     n = v.shape[0]
+    p_both = None
     if chain is None:
         # step 1: P(h | v) on the data, and a sample h to start the chain from
         p_pos = hidden_probabilities(v, weight, hidden_bias)
@@ -284,6 +285,7 @@ def contrastive_divergence(v: Tensor, weight: Tensor, visible_bias: Tensor, hidd
             _, v_neg = sample_visible(h_neg, weight, visible_bias, visible, generator)
             p_neg = hidden_probabilities(v_neg, weight, hidden_bias)
             h_neg = bernoulli(p_neg, generator)
+        both = torch.cat([v, v_neg])
     else:
         # PCD: step 3 continues the persistent chain, which does not depend on the data, so
         # step 1 and the chain's last P(h | v') share one product [v; v'] W
@@ -297,22 +299,17 @@ def contrastive_divergence(v: Tensor, weight: Tensor, visible_bias: Tensor, hidd
         p_pos, p_neg = p_both.split([n, v_neg.shape[0]])
         h = bernoulli(p_pos, generator) if use_samples else None
         h_neg = bernoulli(p_neg, generator)
-        if not use_samples:
-            # steps 2 and 4-6 from the stacked rows, with the sign and the batch means in
-            # one column of weights s = [1/N; -1/M]: G+ - G- = [v; v']^T (s * [p; p'])
-            m = v_neg.shape[0]
-            s = torch.cat([p_both.new_full((n, 1), 1.0 / n), p_both.new_full((m, 1), -1.0 / m)])
-            scaled = p_both * s
-            return CDGradient(both.T @ scaled, both.T @ s.squeeze(1), scaled.sum(0), h_neg,
-                              v_neg)
-    pos = h if use_samples else p_pos                       # step 2: G+ = v^T pos
-    neg = h_neg if use_samples else p_neg                   # step 4: G- = v'^T neg
+    # steps 2 and 4: the statistics [pos; neg] of the data rows and the negative rows
+    if use_samples:
+        stats = torch.cat([h, h_neg])
+    else:
+        stats = p_both if p_both is not None else torch.cat([p_pos, p_neg])
+    # steps 5-6 in one product each, the sign and the batch means in one column of weights
+    # s = [1/N; -1/M]:  G+ - G- = [v; v']^T (s * stats),  <v> - <v'> = [v; v']^T s
     m = v_neg.shape[0]
-    # steps 5-6: one product for G+ - G-: [v; v']^T [pos / N; -neg / M]
-    grad_w = torch.cat([v, v_neg]).T @ torch.cat([pos / n, neg / -m])
-    grad_b = v.mean(0) - v_neg.mean(0)
-    grad_a = pos.mean(0) - neg.mean(0)
-    return CDGradient(grad_w, grad_b, grad_a, h_neg, v_neg)
+    s = torch.cat([stats.new_full((n, 1), 1.0 / n), stats.new_full((m, 1), -1.0 / m)])
+    scaled = stats * s
+    return CDGradient(both.T @ scaled, both.T @ s.squeeze(1), scaled.sum(0), h_neg, v_neg)
 
 
 def pseudo_likelihood(v: Tensor, weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor,
