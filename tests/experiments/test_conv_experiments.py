@@ -53,6 +53,15 @@ def test_pooling_table_quick(tmp_path):
 
 
 @needs_fashion
+def test_pooling_table_quick_with_augmentation(tmp_path):
+    results = experiments.load("pooling_table").run(quick=True, out_dir=str(tmp_path),
+                                                    augment=True)
+    assert all(0.0 <= acc <= 1.0 for acc in results["test_accuracy"].values())
+    assert "RandomCrop(padding=2) + RandomFlip('horizontal')" in (
+        tmp_path / "report.md").read_text()
+
+
+@needs_fashion
 def test_segmentation_quick(tmp_path):
     results = experiments.load("segmentation").run(quick=True, out_dir=str(tmp_path))
     assert {"unet_miou", "fcn_miou"} <= set(results)
@@ -70,3 +79,15 @@ def test_small_resnet_quick(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "quick version" in report and "| ResNet-20 |" in report
     assert (tmp_path / "test_accuracy.png").stat().st_size > 1000
+
+
+def test_segmentation_draws_fresh_training_scenes_each_epoch():
+    from lamina.experiments.segmentation import _train_scenes
+
+    rng = np.random.default_rng(0)
+    source = ((rng.random((20, 8, 8)) > 0.5) * 255).astype(np.uint8), np.arange(20) % 10
+    first, again = (_train_scenes(4, 16, source, 0, 0, True)[0] for _ in range(2))
+    second = _train_scenes(4, 16, source, 0, 1, True)[0]
+    fixed = [_train_scenes(4, 16, source, 0, epoch, False)[0] for epoch in (0, 1)]
+    assert np.array_equal(first, again) and not np.array_equal(first, second)
+    assert np.array_equal(*fixed)
