@@ -15,6 +15,7 @@ from lamina._shapes import pool_output_length, same_padding
 from lamina._validation import check_int_tuple, check_option
 from lamina.errors import message
 from lamina.functional.conv import lp_pool2d, max_unpool2d
+from lamina.functional.pooling import tiled_max_pool2d
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import InputSpec, format_shape
 
@@ -93,31 +94,13 @@ class _Pool(Layer):
         return s + ("" if self.padding == "valid" else f", padding={self.padding!r}")
 
 
-def _tiled_max(x: Tensor, pool_size: tuple) -> Tensor:
-    """Max over non-overlapping windows as an element-wise maximum of strided views.
-
-    ``y = max_{p, q} x[..., p::kh, q::kw]`` (cropped to whole windows), NaN-propagating like
-    max pooling: the same values as ``F.max_pool2d(x, (kh, kw))``, several times faster on
-    the CPU. Only for inference: the gradient would go to every tied maximum.
-    """
-    (kh, kw), (h, w) = pool_size, x.shape[-2:]
-    ho, wo = h // kh, w // kw
-    out = None
-    for p in range(kh):
-        for q in range(kw):
-            view = x[..., p:p + kh * (ho - 1) + 1:kh, q:q + kw * (wo - 1) + 1:kw]
-            out = view.clone() if out is None else torch.maximum(out, view, out=out)
-    return out
-
-
 class _MaxPool(_Pool):
     def forward(self, x: Tensor) -> Tensor:
         pre_pad = self._padding_for(x)
         if pre_pad is not None:
             x = F.pad(x, pre_pad, value=float("-inf"))
-        if (self.rank == 2 and self.pool_size == self.strides and not x.requires_grad
-                and x.device.type == "cpu"):
-            return _tiled_max(x, self.pool_size)
+        if self.rank == 2 and self.pool_size == self.strides and x.device.type == "cpu":
+            return tiled_max_pool2d(x, self.pool_size)
         return _MAX_POOL[self.rank](x, self.pool_size, self.strides)
 
 

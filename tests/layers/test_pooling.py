@@ -270,8 +270,8 @@ def test_max_pool_keep_indices_returns_the_tensor_and_stores_the_indices():
 @pytest.mark.parametrize("shape, pool_size", [((3, 4, 9, 7), 2), ((2, 3, 8, 8), (2, 3)),
                                               ((2, 2, 6, 6), 3), ((1, 2, 5, 5), 1)])
 def test_inference_max_pooling_takes_the_strided_path_and_equals_torch(shape, pool_size):
-    # Without gradients, non-overlapping windows take the element-wise-maximum path: same
-    # values as F.max_pool2d, NaN included; with gradients, ATen's kernel (ties: one winner).
+    # Non-overlapping windows take the element-wise-maximum path: same values as
+    # F.max_pool2d, NaN included; with gradients, one winner per window (ATen's rule).
     x = torch.randn(shape)
     x[0, 0, 0, 0] = float("nan")
     layer = MaxPool2D(pool_size)
@@ -283,3 +283,28 @@ def test_inference_max_pooling_takes_the_strided_path_and_equals_torch(shape, po
     ties = torch.zeros(1, 1, *layer.pool_size, requires_grad=True)
     layer(ties).sum().backward()
     assert ties.grad.sum() == 1.0
+
+
+@pytest.mark.parametrize("shape, pool_size", [((4, 3, 28, 28), 2), ((2, 5, 11, 13), (3, 2)),
+                                              ((2, 3, 9, 7), 3), ((2, 2, 8, 8), (1, 4))])
+@pytest.mark.parametrize("ties", [False, True])
+def test_training_max_pooling_equals_torch_in_values_and_gradients(shape, pool_size, ties):
+    # The strided-view path finds each window's first maximum (row-major) for the gradient,
+    # as ATen does; rounded ReLU outputs make many tied windows (zeros after a ReLU).
+    torch.manual_seed(0)
+    x = torch.randn(shape)
+    if ties:
+        x = x.round().relu()
+    ours, ref = x.clone().requires_grad_(), x.clone().requires_grad_()
+    got, want = MaxPool2D(pool_size)(ours), F.max_pool2d(ref, pool_size)
+    grad = torch.randn_like(want)
+    got.backward(grad)
+    want.backward(grad)
+    assert torch.equal(got, want) and torch.equal(ours.grad, ref.grad)
+
+
+def test_training_max_pooling_passes_gradcheck_and_gradgradcheck():
+    x = torch.randn(2, 2, 6, 7, dtype=torch.float64, requires_grad=True)
+    layer = MaxPool2D(2)
+    assert torch.autograd.gradcheck(layer, (x,))
+    assert torch.autograd.gradgradcheck(layer, (x,))

@@ -1,0 +1,90 @@
+"""Max pooling over non-overlapping windows, written as element-wise maxima of strided views.
+
+With ``stride == kernel`` each window's ``kh * kw`` elements sit at the same place of
+``kh * kw`` strided views of the input, so ``y = max_{p, q} x[..., p::kh, q::kw]`` (cropped
+to whole windows) is a handful of element-wise maxima: on the CPU several times faster
+than ATen's max-pool kernel, which walks each window element by element. For training, the
+position of each window's first maximum (row-major, ATen's tie rule) is found with the same
+views, and the gradient goes through ATen's own max-pool backward with those indices.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["tiled_max_pool2d"]
+
+
+def _views(x: Tensor, kh: int, kw: int):
+    """The ``kh * kw`` strided views ``x[..., p::kh, q::kw]``, cropped to whole windows."""
+    ho, wo = x.shape[-2] // kh, x.shape[-1] // kw
+    return [x[..., p:p + kh * (ho - 1) + 1:kh, q:q + kw * (wo - 1) + 1:kw]
+            for p in range(kh) for q in range(kw)]
+
+
+def _window_max(views) -> Tensor:
+    out = views[0].clone()
+    for view in views[1:]:
+        torch.maximum(out, view, out=out)
+    return out
+
+
+def _first_max_indices(x: Tensor, views, out: Tensor, kh: int, kw: int) -> Tensor:
+    """Flat ``H * W`` index of each window's first maximum, as ATen's max pooling returns it.
+
+    ``index = corner + offset(first view equal to the max)``: a running "not found yet" mask
+    adds each next view's offset step while no earlier view held the maximum.
+    """
+    h, w = x.shape[-2:]
+    ho, wo = out.shape[-2:]
+    rows = torch.arange(0, kh * ho, kh, device=x.device).mul_(w)
+    corner = rows.view(-1, 1) + torch.arange(0, kw * wo, kw, device=x.device)
+    offsets = [p * w + q for p in range(kh) for q in range(kw)]
+    indices = corner.expand(out.shape).clone()
+    not_found = None
+    for k in range(1, len(views)):
+        miss = views[k - 1] != out
+        not_found = miss if not_found is None else not_found.logical_and_(miss)
+        indices.add_(not_found, alpha=offsets[k] - offsets[k - 1])
+    return indices
+
+
+class _TiledMaxPool(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, kh: int, kw: int) -> Tensor:
+        views = _views(x, kh, kw)
+        out = _window_max(views)
+        ctx.save_for_backward(x, _first_max_indices(x, views, out, kh, kw))
+        ctx.kernel = [kh, kw]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, indices = ctx.saved_tensors
+        grad_x = torch.ops.aten.max_pool2d_with_indices_backward(
+            grad, x, ctx.kernel, ctx.kernel, [0, 0], [1, 1], False, indices)
+        return grad_x, None, None
+
+
+def tiled_max_pool2d(x: Tensor, pool_size) -> Tensor:
+    """Max pooling with ``stride == pool_size``, no padding: ``y = max_{p, q} x[..., p::kh, q::kw]``.
+
+    Equals ``F.max_pool2d(x, pool_size)`` in values (NaN propagates) and in gradient (each
+    window's first maximum in row-major order takes it, as in ATen; in a window holding a
+    NaN the gradient may go to another element than ATen's). Differentiable once through
+    ATen's max-pool backward, which is itself differentiable.
+
+    Args:
+        x: ``(N, C, H, W)`` or ``(C, H, W)``; windows that do not fit whole are dropped.
+        pool_size: int or ``(kh, kw)``.
+
+    Example:
+        >>> x = torch.tensor([[[[1.0, 2.0, 5.0, 0.0], [4.0, 3.0, 1.0, 1.0]]]])
+        >>> tiled_max_pool2d(x, 2)
+        tensor([[[[4., 5.]]]])
+    """
+    kh, kw = (pool_size, pool_size) if isinstance(pool_size, int) else map(int, pool_size)
+    if x.requires_grad and torch.is_grad_enabled():
+        return _TiledMaxPool.apply(x, kh, kw)
+    return _window_max(_views(x, kh, kw))
