@@ -50,6 +50,34 @@ def _first_max_indices(x: Tensor, views, out: Tensor, kh: int, kw: int) -> Tenso
     return indices
 
 
+@torch.library.custom_op("lamina::max_pool2d_backward", mutates_args=())
+def _max_pool_backward(grad: Tensor, x: Tensor, indices: Tensor, kh: int, kw: int) -> Tensor:
+    """ATen's max-pool backward, as an opaque op: ``torch.compile`` calls it as it is instead
+    of lowering it (Inductor's CPU lowering of this op is several times slower)."""
+    return torch.ops.aten.max_pool2d_with_indices_backward(
+        grad, x, [kh, kw], [kh, kw], [0, 0], [1, 1], False, indices)
+
+
+@_max_pool_backward.register_fake
+def _(grad, x, indices, kh, kw):
+    return torch.empty_like(x)
+
+
+def _max_pool_backward_setup(ctx, inputs, output) -> None:
+    ctx.save_for_backward(inputs[2])
+
+
+def _max_pool_double_backward(ctx, grad_grad_x: Tensor):
+    """The backward is linear in ``grad``: its own gradient gathers at the indices."""
+    (indices,) = ctx.saved_tensors
+    grad_grad = grad_grad_x.flatten(-2).gather(-1, indices.flatten(-2)).view_as(indices)
+    return grad_grad, None, None, None, None
+
+
+_max_pool_backward.register_autograd(_max_pool_double_backward,
+                                     setup_context=_max_pool_backward_setup)
+
+
 class _TiledMaxPool(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, kh: int, kw: int) -> Tensor:
@@ -62,9 +90,7 @@ class _TiledMaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, indices = ctx.saved_tensors
-        grad_x = torch.ops.aten.max_pool2d_with_indices_backward(
-            grad, x, ctx.kernel, ctx.kernel, [0, 0], [1, 1], False, indices)
-        return grad_x, None, None
+        return _max_pool_backward(grad, x, indices, *ctx.kernel), None, None
 
 
 def tiled_max_pool2d(x: Tensor, pool_size) -> Tensor:
