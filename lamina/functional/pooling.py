@@ -24,8 +24,10 @@ def _views(x: Tensor, kh: int, kw: int):
 
 
 def _window_max(views) -> Tensor:
-    out = views[0].clone()
-    for view in views[1:]:
+    if len(views) == 1:
+        return views[0].clone()
+    out = torch.maximum(views[0], views[1])
+    for view in views[2:]:
         torch.maximum(out, view, out=out)
     return out
 
@@ -40,12 +42,13 @@ def _first_max_indices(x: Tensor, views, out: Tensor, kh: int, kw: int) -> Tenso
     ho, wo = out.shape[-2:]
     rows = torch.arange(0, kh * ho, kh, device=x.device).mul_(w)
     corner = rows.view(-1, 1) + torch.arange(0, kw * wo, kw, device=x.device)
+    if len(views) == 1:
+        return corner.expand(out.shape).clone()
     offsets = [p * w + q for p in range(kh) for q in range(kw)]
-    indices = corner.expand(out.shape).clone()
-    not_found = None
-    for k in range(1, len(views)):
-        miss = views[k - 1] != out
-        not_found = miss if not_found is None else not_found.logical_and_(miss)
+    not_found = views[0] != out
+    indices = torch.add(corner, not_found, alpha=offsets[1])
+    for k in range(2, len(views)):
+        not_found.logical_and_(views[k - 1] != out)
         indices.add_(not_found, alpha=offsets[k] - offsets[k - 1])
     return indices
 
