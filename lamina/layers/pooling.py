@@ -173,6 +173,10 @@ class MaxPool2D(_MaxPool):
     ``self.input_size`` of the last forward, for a ``MaxUnpool2D(pool=this_layer)`` later in
     the same ``Sequential``.
 
+    On the CPU, non-overlapping windows (``strides == pool_size``) are pooled as element-wise
+    maxima of strided views (:func:`lamina.functional.pooling.tiled_max_pool2d`): the same
+    values and gradients as ATen's kernel, two to three times faster.
+
     Args:
         pool_size: int or (ph, pw). Defaults to 2.
         strides: int or tuple. Defaults to ``pool_size``.
