@@ -121,7 +121,7 @@ def _train_scenes(n: int, size: int, items, source, seed: int, epoch: int, fresh
 
 
 def run(quick: bool = False, out_dir: str | None = None, *, train_scenes: int = 8000,
-        test_scenes: int = 1000, epochs: int = 10, batch_size: int = 32, lr: float = 2e-3,
+        test_scenes: int = 1000, epochs: int = 16, batch_size: int = 32, lr: float = 2e-3,
         base_filters: int = 16, depth: int = 4, fresh_scenes: bool = True,
         train_items=(2, 3), test_items=(1, 3), seed: int = 0) -> dict:
     """Train U-Net and FCN-32s on the same scenes; returns ``{"unet_miou": float, "fcn_miou":
