@@ -86,8 +86,11 @@ def test_segmentation_draws_fresh_training_scenes_each_epoch():
 
     rng = np.random.default_rng(0)
     source = ((rng.random((20, 8, 8)) > 0.5) * 255).astype(np.uint8), np.arange(20) % 10
-    first, again = (_train_scenes(4, 16, source, 0, 0, True)[0] for _ in range(2))
-    second = _train_scenes(4, 16, source, 0, 1, True)[0]
-    fixed = [_train_scenes(4, 16, source, 0, epoch, False)[0] for epoch in (0, 1)]
+    first, again = (_train_scenes(4, 16, (1, 2), source, 0, 0, True)[0] for _ in range(2))
+    second = _train_scenes(4, 16, (1, 2), source, 0, 1, True)[0]
+    fixed = [_train_scenes(4, 16, (1, 2), source, 0, epoch, False)[0] for epoch in (0, 1)]
     assert np.array_equal(first, again) and not np.array_equal(first, second)
     assert np.array_equal(*fixed)
+    # the item count is the caller's: two 8x8 items on a 32x32 canvas cover twice one's pixels
+    one, two = (_train_scenes(3, 32, items, source, 0, 0, True)[1] for items in (1, 2))
+    assert 2 * (one > 0).sum() == pytest.approx((two > 0).sum(), rel=0.25)
