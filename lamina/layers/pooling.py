@@ -7,7 +7,6 @@ import numbers
 import weakref
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
