@@ -9,7 +9,10 @@ Fashion-MNIST training images with three contenders, in one process:
 * ``slicing``: a hand-written loop over a plain ``torch.nn`` twin of the model that draws
   one ``randperm`` per epoch and slices ``x[idx]`` (what lamina does internally);
 * ``dataloader``: the idiomatic tutorial loop, ``TensorDataset`` + ``DataLoader(batch_size=128,
-  shuffle=True)``.
+  shuffle=True)``;
+* ``lamina_jit`` (only when named in ``--contenders``): ``lamina`` compiled with
+  ``jit=True``; it compiles once, in its warm-up run, and each timed run resets the weights
+  and clears the optimizer's state instead of compiling again.
 
 Both torch loops use ``torch.optim.SGD(lr=0.05, momentum=0.9)`` and ``F.cross_entropy`` on
 the logits, and, as lamina does, accumulate the epoch's mean loss and accuracy on the device
@@ -57,7 +60,8 @@ from torch.utils.data import DataLoader, TensorDataset
 import lamina as lm
 
 FALLBACK_DIR = Path("/usr/share/datasets/fashion-mnist")
-CONTENDERS = ("lamina", "slicing", "dataloader")
+CONTENDERS = ("lamina", "slicing", "dataloader", "lamina_jit")
+DEFAULT_CONTENDERS = ("lamina", "slicing", "dataloader")
 MODELS = ("mlp", "lenet5")
 LR, MOMENTUM = 0.05, 0.9
 
@@ -171,14 +175,17 @@ def make_runner(contender: str, name: str, initial: list[torch.Tensor], x: torch
     ``initial`` holds the lamina model's initial parameters, in order. Returns
     ``run() -> (seconds, loss, accuracy)``; the reset (weights, optimizer) is not timed.
     """
-    if contender == "lamina":
-        model = lamina_model(name)
+    if contender.startswith("lamina"):
+        model, jit = lamina_model(name), contender == "lamina_jit"
 
         def reset():
             copy_weights(initial, model)
-            model.compile(optimizer=lm.optimizers.SGD(lr=LR, momentum=MOMENTUM),
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                          device="cpu")
+            if jit and model._trainer is not None:
+                model.optimizer.state.clear()  # fresh momentum; the compiled step is kept
+            else:
+                model.compile(optimizer=lm.optimizers.SGD(lr=LR, momentum=MOMENTUM),
+                              loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                              device="cpu", jit=jit)
             return lambda: run_lamina(model, x, y, batch_size)
     else:
         twin = torch_twin(name)
@@ -260,10 +267,11 @@ def report(name: str, runs: dict[str, Runs]) -> None:
         _, loss, acc = rs[-1]
         print(f"  {contender:<11} median {_median(rs):6.2f} s  best {_best(rs):6.2f} s  "
               f"raw [{_raw(rs)}]  loss {loss:.4f}  accuracy {acc:.4f}")
-    lam, best = runs["lamina"], _best(runs["lamina"])
-    for other in ("slicing", "dataloader"):
-        print(f"  lamina / {other:<10} = {_median(lam) / _median(runs[other]):.3f} (medians), "
-              f"{best / _best(runs[other]):.3f} (best runs)")
+    for mine in ("lamina", "lamina_jit"):
+        for other in ("slicing", "dataloader"):
+            if mine in runs and other in runs:
+                print(f"  {mine} / {other:<10} = {_median(runs[mine]) / _median(runs[other]):.3f}"
+                      f" (medians), {_best(runs[mine]) / _best(runs[other]):.3f} (best runs)")
     print(flush=True)
 
 
@@ -299,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
                     "Fashion-MNIST).")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
                         help="models to benchmark (default: both)")
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS,
+                        default=list(DEFAULT_CONTENDERS),
+                        help="default: lamina slicing dataloader (lamina_jit on request); "
+                             "lamina is always timed, as the ratios' reference")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed runs per contender; the median is reported (default 3)")
     parser.add_argument("--batch-size", type=int, default=128, help="default 128")
@@ -337,11 +349,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         torch.manual_seed(args.seed)
         initial = [p.detach().clone() for p in lamina_model(name).parameters()]
+        contenders = ["lamina", *(c for c in args.contenders if c != "lamina")]
         runners = {c: make_runner(c, name, initial, x, y, args.batch_size, args.seed)
-                   for c in CONTENDERS}
+                   for c in contenders}
         for run in runners.values():  # warm-up, untimed
             run()
-        results[name] = {c: [] for c in CONTENDERS}
+        results[name] = {c: [] for c in contenders}
         for _ in range(args.repeats):
             for contender, run in runners.items():
                 results[name][contender].append(run())
