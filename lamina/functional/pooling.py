@@ -38,7 +38,7 @@ def _first_max_indices(x: Tensor, views, out: Tensor, kh: int, kw: int) -> Tenso
     ``index = corner + offset(first view equal to the max)``: a running "not found yet" mask
     adds each next view's offset step while no earlier view held the maximum.
     """
-    h, w = x.shape[-2:]
+    w = x.shape[-1]
     ho, wo = out.shape[-2:]
     rows = torch.arange(0, kh * ho, kh, device=x.device).mul_(w)
     corner = rows.view(-1, 1) + torch.arange(0, kw * wo, kw, device=x.device)
@@ -101,8 +101,9 @@ def tiled_max_pool2d(x: Tensor, pool_size) -> Tensor:
 
     Equals ``F.max_pool2d(x, pool_size)`` in values (NaN propagates) and in gradient (each
     window's first maximum in row-major order takes it, as in ATen; in a window holding a
-    NaN the gradient may go to another element than ATen's). Differentiable once through
-    ATen's max-pool backward, which is itself differentiable.
+    NaN the gradient may go to another element than ATen's). The backward is ATen's
+    max-pool backward (kept opaque to ``torch.compile``), and it has a gradient of its own,
+    so second derivatives work too.
 
     Args:
         x: ``(N, C, H, W)`` or ``(C, H, W)``; windows that do not fit whole are dropped.

@@ -308,3 +308,14 @@ def test_training_max_pooling_passes_gradcheck_and_gradgradcheck():
     layer = MaxPool2D(2)
     assert torch.autograd.gradcheck(layer, (x,))
     assert torch.autograd.gradgradcheck(layer, (x,))
+
+
+def test_tiled_max_pool2d_takes_unbatched_input_like_torch():
+    from lamina.functional.pooling import tiled_max_pool2d
+
+    x = torch.randn(3, 9, 8)
+    ours, ref = x.clone().requires_grad_(), x.clone().requires_grad_()
+    got, want = tiled_max_pool2d(ours, (3, 2)), F.max_pool2d(ref, (3, 2))
+    got.sum().backward()
+    want.sum().backward()
+    assert torch.equal(got, want) and torch.equal(ours.grad, ref.grad)
