@@ -176,16 +176,17 @@ def make_runner(contender: str, name: str, initial: list[torch.Tensor], x: torch
     ``run() -> (seconds, loss, accuracy)``; the reset (weights, optimizer) is not timed.
     """
     if contender.startswith("lamina"):
-        model, jit = lamina_model(name), contender == "lamina_jit"
+        model, jit, compiled = lamina_model(name), contender == "lamina_jit", []
 
         def reset():
             copy_weights(initial, model)
-            if jit and model._trainer is not None:
+            if jit and compiled:
                 model.optimizer.state.clear()  # fresh momentum; the compiled step is kept
             else:
                 model.compile(optimizer=lm.optimizers.SGD(lr=LR, momentum=MOMENTUM),
                               loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                               device="cpu", jit=jit)
+                compiled.append(True)
             return lambda: run_lamina(model, x, y, batch_size)
     else:
         twin = torch_twin(name)

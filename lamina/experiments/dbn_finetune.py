@@ -109,8 +109,8 @@ def run(quick: bool = False, out_dir: str | None = None, epochs: int = 10,
                            f"{batch_size}, {pretrain_epochs} epochs per layer, all {len(x)} "
                            f"images (no labels); each RBM learns from binary samples of the "
                            f"hidden units below (deck 001, Algorithm 1)",
-            "fine-tuning, all labels": f"Adam lr {FULL_LABEL_RATES['adam']:g} (headline), and SGD lr "
-                                       f"{FULL_LABEL_RATES['sgd']:g} momentum 0.9; "
+            "fine-tuning, all labels": f"Adam lr {FULL_LABEL_RATES['adam']:g} (headline), and "
+                                       f"SGD lr {FULL_LABEL_RATES['sgd']:g} momentum 0.9; "
                                        f"batch {batch_size}; {epochs} epochs",
             f"fine-tuning, {n_labels} labels": f"{small_epochs} epochs, batch {batch_size}, at "
                                                f"each point of the grid ({grid_text}; SGD with "
@@ -175,8 +175,8 @@ def run(quick: bool = False, out_dir: str | None = None, epochs: int = 10,
     report.note(f"Deck 001 (MNIST, full labels): 1.2% error pretrained versus 1.6% from random "
                 f"initialization; here (Fashion-MNIST, a harder set), with Adam: "
                 f"{100 * (1 - results['full']['pretrained']):.2f}% versus "
-                f"{100 * (1 - results['full']['random']):.2f}%. With SGD (lr {FULL_LABEL_RATES['sgd']:g}, momentum 0.9) "
-                f"the same nets give {100 * (1 - sgd['full']['pretrained']):.2f}% versus "
+                f"{100 * (1 - results['full']['random']):.2f}%. With SGD (lr "
+                f"{FULL_LABEL_RATES['sgd']:g}, momentum 0.9) the same nets give {100 * (1 - sgd['full']['pretrained']):.2f}% versus "
                 f"{100 * (1 - sgd['full']['random']):.2f}% (full labels): a deep sigmoid net from "
                 f"random weights can stall near chance under plain SGD at that rate (the "
                 f"difficulty that motivated greedy pretraining).")
