@@ -17,6 +17,7 @@ from lamina._shapes import (
 )
 from lamina._validation import check_int_tuple, check_option, check_positive_int
 from lamina.errors import message
+from lamina.functional.conv_grad import conv2d_correlation_grad, use_correlation_weight_grad
 from lamina.layers._activated import ActivatedLayer
 from lamina.layers.input_spec import InputSpec
 
@@ -123,6 +124,9 @@ class _Conv(ActivatedLayer):
             pad_arg, pre_pad = self._plan_padding(tuple(x.shape[2:]))
         if pre_pad is not None:
             x = F.pad(x, pre_pad)
+        if self.rank == 2 and use_correlation_weight_grad(x, self.weight, self.groups,
+                                                          self.dilation_rate):
+            return conv2d_correlation_grad(x, self.weight, self.bias, self.strides, pad_arg)
         return _CONV_FN[self.rank](x, self.weight, self.bias, self.strides, pad_arg,
                                    self.dilation_rate, self.groups)
 

@@ -12,7 +12,8 @@ def train(jit):
     torch.manual_seed(0)
     x = np.random.default_rng(0).random((96, 1, 12, 12)).astype(np.float32)
     y = np.arange(96) % 3
-    model = lm.Sequential([lm.layers.Conv2D(4, 3, activation="relu"), lm.layers.MaxPool2D(2),
+    # a 5x5 kernel on one channel: the compiled step goes through conv2d_correlation_grad too
+    model = lm.Sequential([lm.layers.Conv2D(4, 5, activation="relu"), lm.layers.MaxPool2D(2),
                            lm.layers.Flatten(), lm.layers.Dense(3, activation="softmax")],
                           input_shape=(1, 12, 12))
     model.compile(optimizer=lm.optimizers.SGD(lr=0.05, momentum=0.9),
