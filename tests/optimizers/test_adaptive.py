@@ -44,6 +44,18 @@ def test_equals_the_torch_optimizer_over_20_steps(name):
     assert ours_factory().defaults["foreach"] is True
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_takes_the_fused_kernel_on_the_cpu_and_foreach_elsewhere(name, monkeypatch):
+    from lamina.optimizers import adam
+
+    w = torch.nn.Parameter(torch.zeros(3))
+    group = CASES[name][0]().bind([w]).param_groups[0]
+    assert (group["fused"], group["foreach"]) == (True, False)
+    monkeypatch.setattr(adam, "_fused_devices", lambda: ("cuda",))
+    group = CASES[name][0]().bind([w]).param_groups[0]
+    assert not group["fused"] and group["foreach"]
+
+
 W0, G = [0.5, -1.0, 2.0], [0.2, -3.0, 0.0]
 
 
