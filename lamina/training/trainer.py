@@ -113,7 +113,7 @@ class Trainer:
 
     def _compiled_forward_loss(self, x: Tensor, y: Tensor):
         if self._compiled is None:
-            self._compiled = torch.compile(self.forward_loss)
+            self._compiled = torch.compile(self.forward_loss, options=self.inductor_options())
             self._jit_batch = x.shape[0]
         elif x.shape[0] != self._jit_batch:
             # The last, partial batch of an epoch: one eager step costs less than the
@@ -127,6 +127,22 @@ class Trainer:
                           f"in eager mode.", LaminaWarning, stacklevel=4)
             self._forward_loss = self.forward_loss
             return self.forward_loss(x, y)
+
+    def inductor_options(self) -> dict | None:
+        """Inductor's options for ``jit``: None, or channels-first maps for narrow CPU nets.
+
+        On the CPU Inductor stores the maps of every convolution channels-last, vectorized
+        over the channels. A net with a convolution of fewer than 8 maps (the floats of an
+        AVX2 vector) wastes most of each vector that way: LeNet-5's compiled step (6 maps
+        first) took 12.8 ms channels-last and 9.6 ms channels-first (2 threads, batch 128),
+        while ResNet-20 (16 to 64 maps) ran 241 against 314 ms, so only such nets keep
+        channels-first (``layout_optimization=False``).
+        """
+        if self.device is not None and self.device.type != "cpu":
+            return None
+        narrow = any(isinstance(w, Tensor) and w.ndim >= 3 and w.shape[0] < 8
+                     for w in (getattr(m, "weight", None) for m in self.model.modules()))
+        return {"layout_optimization": False} if narrow else None
 
     def compute_loss(self, out: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
         """The minimized loss (data loss plus penalties) and the penalties' part (or None)."""

@@ -59,3 +59,18 @@ def test_partial_last_batch_runs_eagerly_instead_of_recompiling(monkeypatch):
     x = np.zeros((80, 4), np.float32)
     model.fit(x, np.zeros((80, 3), np.float32), batch_size=32, epochs=2, verbose=0)
     assert compiled_sizes == [32, 32, 32, 32]  # the two batches of 16 ran eagerly
+
+
+def test_narrow_conv_nets_compile_channels_first_on_the_cpu(monkeypatch):
+    options = []
+
+    def recording_compile(fn, *args, **kwargs):
+        options.append(kwargs.get("options"))
+        return fn
+
+    monkeypatch.setattr(torch, "compile", recording_compile)
+    x, y = np.zeros((8, 1, 28, 28), np.float32), np.zeros(8, np.int64)
+    for model in (lm.zoo.LeNet5(), lm.zoo.ResNet(20, num_classes=10, input_shape=(1, 28, 28))):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", jit=True)
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert options == [{"layout_optimization": False}, None]  # LeNet-5 has 6 maps first
