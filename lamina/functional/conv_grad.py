@@ -9,9 +9,10 @@ that is ``conv2d(x^T, g^T, padding=p, dilation=s)^T``, with the batch axis of th
 ``x^T = x.transpose(0, 1)`` playing the part of the channels and the output gradient ``g``
 that of a (dilated) kernel. On the CPU, ATen's (oneDNN's) weight-gradient kernel is slow for
 a first layer that reads a single-channel image with a 5x5 or larger kernel, LeNet-5's and
-the decks' first layer: this correlation is two to three times faster there. Elsewhere
-ATen's kernel is the faster one (measured in ``benchmarks/conv_weight_grad.py``), so the
-layers use this path only in that case (:func:`use_correlation_weight_grad`).
+the decks' first layer: this correlation is 1.5 to 2.5 times faster there (measured on a
+2-core AMD EPYC with AVX2). Elsewhere ATen's kernel is the faster one, so the layers use
+this path only in that case (:func:`use_correlation_weight_grad`);
+``benchmarks/conv_weight_grad.py`` checks the rule on another machine.
 """
 
 from __future__ import annotations
@@ -78,10 +79,18 @@ def conv2d_correlation_grad(x: Tensor, weight: Tensor, bias: Tensor | None = Non
     return _Conv2dCorrelationGrad.apply(x, weight, bias, _pair(stride), _pair(padding))
 
 
+def _cpu_autocast() -> bool:
+    try:
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch < 2.4 takes no device type
+        return torch.is_autocast_cpu_enabled()
+
+
 def use_correlation_weight_grad(x: Tensor, weight: Tensor, groups: int, dilation) -> bool:
     """Whether :func:`conv2d_correlation_grad` is the faster backward for this convolution:
     a float32 CPU input with one channel, a kernel of at least 5x5, no groups or dilation,
-    and a weight that will receive a gradient.
+    a weight that will receive a gradient, and no CPU autocast (which would hand the
+    backward gradients of another dtype).
 
     Example:
         >>> w = torch.zeros(6, 1, 5, 5, requires_grad=True)
@@ -92,4 +101,5 @@ def use_correlation_weight_grad(x: Tensor, weight: Tensor, groups: int, dilation
     """
     return (x.shape[1] == 1 and min(weight.shape[-2:]) >= 5 and groups == 1
             and all(d == 1 for d in _pair(dilation)) and x.device.type == "cpu"
-            and x.dtype == torch.float32 and weight.requires_grad and torch.is_grad_enabled())
+            and x.dtype == torch.float32 and weight.requires_grad and torch.is_grad_enabled()
+            and not _cpu_autocast())

@@ -60,6 +60,11 @@ def test_dispatch_rule():
     assert not use_correlation_weight_grad(x, w5.detach(), 1, 1)
     with torch.no_grad():
         assert not use_correlation_weight_grad(x, w5, 1, 1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not use_correlation_weight_grad(x, w5, 1, 1)
+        layer = Conv2D(2, 5)
+        layer(x[:2]).sum().backward()  # ATen's path, in bfloat16
+        assert layer.weight.grad.shape == (2, 1, 5, 5)
 
 
 @pytest.mark.parametrize("kwargs, torch_kwargs", [
