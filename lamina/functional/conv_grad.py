@@ -21,11 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lamina.functional.conv import _pair
+
 __all__ = ["conv2d_correlation_grad", "use_correlation_weight_grad"]
-
-
-def _pair(value) -> tuple[int, int]:
-    return (int(value), int(value)) if isinstance(value, int) else tuple(int(v) for v in value)
 
 
 class _Conv2dCorrelationGrad(torch.autograd.Function):
