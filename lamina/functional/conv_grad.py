@@ -27,11 +27,16 @@ __all__ = ["conv2d_correlation_grad", "use_correlation_weight_grad"]
 
 
 class _Conv2dCorrelationGrad(torch.autograd.Function):
+    # forward and setup_context apart: what torch.func's transforms (jit's whole step) need
     @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride, padding):
+    def forward(x: Tensor, weight: Tensor, bias: Tensor | None, stride, padding):
+        return F.conv2d(x, weight, bias, stride, padding)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, weight, bias, stride, padding = inputs
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bias is not None
-        return F.conv2d(x, weight, bias, stride, padding)
 
     @staticmethod
     def backward(ctx, grad: Tensor):

@@ -66,34 +66,44 @@ def _(grad, x, indices, kh, kw):
     return torch.empty_like(x)
 
 
-def _max_pool_backward_setup(ctx, inputs, output) -> None:
-    ctx.save_for_backward(inputs[2])
+class _MaxPoolBackward(torch.autograd.Function):
+    """The opaque backward op, with a gradient of its own (an autograd.Function rather than
+    ``register_autograd``, whose generated wrapper torch.func's transforms reject)."""
 
+    @staticmethod
+    def forward(grad: Tensor, x: Tensor, indices: Tensor, kh: int, kw: int) -> Tensor:
+        return _max_pool_backward(grad, x, indices, kh, kw)
 
-def _max_pool_double_backward(ctx, grad_grad_x: Tensor):
-    """The backward is linear in ``grad``: its own gradient gathers at the indices."""
-    (indices,) = ctx.saved_tensors
-    grad_grad = grad_grad_x.flatten(-2).gather(-1, indices.flatten(-2)).view_as(indices)
-    return grad_grad, None, None, None, None
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(inputs[2])
 
-
-_max_pool_backward.register_autograd(_max_pool_double_backward,
-                                     setup_context=_max_pool_backward_setup)
+    @staticmethod
+    def backward(ctx, grad_grad_x: Tensor):
+        """The backward is linear in ``grad``: its own gradient gathers at the indices."""
+        (indices,) = ctx.saved_tensors
+        grad_grad = grad_grad_x.flatten(-2).gather(-1, indices.flatten(-2)).view_as(indices)
+        return grad_grad, None, None, None, None
 
 
 class _TiledMaxPool(torch.autograd.Function):
+    # forward and setup_context apart: what torch.func's transforms (jit's whole step) need
     @staticmethod
-    def forward(ctx, x: Tensor, kh: int, kw: int) -> Tensor:
-        views = _views(x, kh, kw)
-        out = _window_max(views)
-        ctx.save_for_backward(x, _first_max_indices(x, views, out, kh, kw))
+    def forward(x: Tensor, kh: int, kw: int) -> Tensor:
+        return _window_max(_views(x, kh, kw))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, kh, kw = inputs
+        with torch.no_grad():
+            indices = _first_max_indices(x, _views(x, kh, kw), output, kh, kw)
+        ctx.save_for_backward(x, indices)
         ctx.kernel = [kh, kw]
-        return out
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, indices = ctx.saved_tensors
-        return _max_pool_backward(grad, x, indices, *ctx.kernel), None, None
+        return _MaxPoolBackward.apply(grad, x, indices, *ctx.kernel), None, None
 
 
 def tiled_max_pool2d(x: Tensor, pool_size) -> Tensor:
