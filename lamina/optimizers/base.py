@@ -13,7 +13,7 @@ setter of lamina optimizers.
 
 from __future__ import annotations
 
-import functools
+import inspect
 
 import torch
 
@@ -224,12 +224,20 @@ class DeferredOptimizer:
         if self.global_clipnorm is not None:
             torch.nn.utils.clip_grad_norm_(params, self.global_clipnorm, foreach=True)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The torch parent's step rule without torch's wrappers: its hooks run once, from
+        # our own ``step``, and a compiled training step (``jit``) traces it in one graph
+        # (torch's grad-mode wrapper breaks the graph on purpose).
+        parents = cls.__mro__[cls.__mro__.index(DeferredOptimizer) + 1:]
+        owner = next((c for c in parents if "step" in vars(c)), None)
+        if owner is not None and owner is not torch.optim.Optimizer:
+            cls._parent_step = staticmethod(inspect.unwrap(vars(owner)["step"]))
+
     def _update(self, closure=None):
-        """One update from the current gradients: the torch parent's ``step``."""
-        step = super().step
-        if getattr(step, "hooked", False):  # run torch's step hooks once, from our own step
-            step = functools.partial(step.__wrapped__, self)
-        return step(closure)
+        """One update from the current gradients: the torch parent's ``step`` rule."""
+        with torch.no_grad():
+            return self._parent_step(self, closure)
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
