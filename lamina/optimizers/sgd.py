@@ -23,7 +23,8 @@ def sgd_update(params: list[torch.Tensor], grads: list[torch.Tensor],
         grads: their gradients (not modified).
         deltas: the previous steps ``W(t) - W(t-1)``, updated in place; None when
             ``momentum`` is 0.
-        lr: learning rate ``lr(t)`` of this step.
+        lr: learning rate ``lr(t)`` of this step: a float, or a 0-d tensor (what compiled
+            steps pass, so that a new rate does not recompile them).
         momentum: ``mu``.
         nesterov: Nesterov (Sutskever) momentum.
         weight_decay: L2 coefficient added to the gradient.
@@ -37,14 +38,15 @@ def sgd_update(params: list[torch.Tensor], grads: list[torch.Tensor],
     """
     if weight_decay:
         grads = torch._foreach_add(grads, params, alpha=weight_decay)
+    steps = torch._foreach_mul(grads, -lr)  # lr: a float, or a 0-d tensor (jit)
     if deltas is None:
-        torch._foreach_add_(params, grads, alpha=-lr)
+        torch._foreach_add_(params, steps)
         return
     torch._foreach_mul_(deltas, momentum)
-    torch._foreach_add_(deltas, grads, alpha=-lr)
+    torch._foreach_add_(deltas, steps)
     if nesterov:
         torch._foreach_add_(params, deltas, alpha=momentum)
-        torch._foreach_add_(params, grads, alpha=-lr)
+        torch._foreach_add_(params, steps)
     else:
         torch._foreach_add_(params, deltas)
 
@@ -91,6 +93,8 @@ class SGD(DeferredOptimizer, torch.optim.Optimizer):
         0.71
     """
 
+    #: ``jit=True`` compiles forward, backward and this update into one graph
+    traces_whole_step = True
     _constraints = {
         **DeferredOptimizer._constraints,
         "momentum": Number("momentum", 0, 1, high_open=True),

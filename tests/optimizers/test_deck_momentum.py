@@ -120,3 +120,23 @@ def test_fast_path_uses_foreach(monkeypatch):
     params = make_params()
     trajectory(lm.optimizers.SGD(lr=0.1, momentum=0.9).bind(params), params, 1)
     assert len(calls) == 2  # one for the step buffers, one for the weights: not one per tensor
+
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_update_with_a_tensor_learning_rate_equals_the_float_one(momentum, nesterov):
+    # what a compiled step (jit) passes, so that a new rate does not recompile it
+    from lamina.optimizers.sgd import sgd_update
+
+    rng = torch.Generator().manual_seed(0)
+    params = [torch.randn(3, 4, generator=rng), torch.randn(5, generator=rng)]
+    runs = []
+    for lr in (0.1, torch.tensor(0.1)):
+        w = [p.clone() for p in params]
+        deltas = [torch.zeros_like(p) for p in w] if momentum else None
+        for step in range(3):
+            grads = [torch.full_like(p, step + 1.0) * p for p in w]
+            sgd_update(w, grads, deltas, lr=lr, momentum=momentum, nesterov=nesterov,
+                       weight_decay=1e-2)
+        runs.append(w)
+    for a, b in zip(*runs):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
