@@ -181,7 +181,8 @@ def make_runner(contender: str, name: str, initial: list[torch.Tensor], x: torch
         def reset():
             copy_weights(initial, model)
             if jit and compiled:
-                model.optimizer.state.clear()  # fresh momentum; the compiled step is kept
+                for state in model.optimizer.state.values():  # fresh momentum, in place:
+                    state["delta"].zero_()                    # the compiled step is kept
             else:
                 model.compile(optimizer=lm.optimizers.SGD(lr=LR, momentum=MOMENTUM),
                               loss="sparse_categorical_crossentropy", metrics=["accuracy"],

@@ -87,9 +87,10 @@ class Model(Layer):
                 ``lamina.losses.Loss`` or a callable ``(y_pred, y_true) -> scalar``.
             metrics: names or ``lamina.metrics.Metric`` objects (``["accuracy"]``).
             device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
-            jit: compile the training step's forward pass and loss with ``torch.compile``
-                (the first steps are slow while it compiles; falls back to eager mode with
-                a warning where it cannot). Defaults to False.
+            jit: compile the training step with ``torch.compile``: with lamina's ``SGD``
+                forward pass, backward pass and update as one graph, with other optimizers
+                the forward pass and loss (the first steps are slow while it compiles; falls
+                back to eager mode with a warning where it cannot). Defaults to False.
         """
         if loss is None:
             raise ValueError(message(f"`compile` of model '{self.name}' needs a `loss`.",

@@ -49,6 +49,27 @@ class _RunningLogs(Mapping):
         return self._values().items()
 
 
+class _LossOf(nn.Module):
+    """A trainer's loss as a module over its model's parameters, for ``torch.func``.
+
+    ``functional_call`` swaps the model's parameters for the ones it is given, so the weight
+    penalties are read from the layers inside the call.
+    """
+
+    def __init__(self, trainer: Trainer):
+        super().__init__()
+        self.model = trainer.model
+        self.trainer = trainer
+
+    def forward(self, x: Tensor, y: Tensor):
+        trainer = self.trainer
+        out = trainer.forward(x)
+        loss, reg = trainer.compute_loss(out, y, trainer.penalty_pairs())
+        for layer in trainer._activity_layers:  # its value must not outlive the transform
+            layer.activity_loss = None
+        return out, loss, reg
+
+
 class Trainer:
     """Training state of a compiled model: optimizer, loss, metrics, and the loops.
 
@@ -61,10 +82,13 @@ class Trainer:
             softmax/sigmoid is fused into the loss.
         output_activation: applied to ``forward``'s output for metrics when fused.
         device: where the model and the data live.
-        jit: run the forward pass and the loss (and their backward) through
-            ``torch.compile``; falls back to eager mode, with a warning, if compiling fails.
-            The graph is compiled for the first batch size; a batch of another size (the
-            last, partial one of an epoch) runs eagerly instead of recompiling.
+        jit: run the training step through ``torch.compile``. Where the optimizer's update
+            traces into the graph (``optimizer.traces_whole_step``: lamina's ``SGD``) the
+            whole step is one graph (:meth:`whole_step`: forward, backward, update); else
+            the forward pass and the loss (and their backward) are compiled. Falls back, with
+            a warning, to the forward graph and then to eager mode if compiling fails. The
+            graph is compiled for the first batch size; a batch of another size (the last,
+            partial one of an epoch) runs eagerly instead of recompiling.
     """
 
     def __init__(self, model: nn.Module, optimizer, loss, metrics, *, forward=None,
@@ -73,6 +97,11 @@ class Trainer:
         self.jit = bool(jit)
         self._forward_loss = self._compiled_forward_loss if self.jit else self.forward_loss
         self._compiled = None
+        self._compiled_step = None
+        # one graph for the whole step where the optimizer's update traces into it
+        self._whole_step = self.jit and getattr(optimizer, "traces_whole_step", False)
+        self._lr_values: list = []
+        self._lr_tensors: list[Tensor] = []
         self._jit_batch = 0
         self.augment = None
         self.metrics = list(metrics)
@@ -90,7 +119,15 @@ class Trainer:
         """One optimization step on a batch; updates the on-device accumulators."""
         if self.augment is not None:
             x = self.augment(x)
-        out, loss, reg = self._forward_loss(x, y)
+        if self._whole_step:
+            step = self._compiled_whole_step(x, y)
+            if step is not None:
+                out, loss, reg = step
+                self._track(out, y, loss, reg)
+                return
+        # eager for the partial last batch of a compiled whole step, else as compiled
+        forward_loss = self.forward_loss if self._whole_step else self._forward_loss
+        out, loss, reg = forward_loss(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -104,6 +141,83 @@ class Trainer:
     def predict_step(self, x: Tensor) -> Tensor:
         """The model's output for a batch."""
         return self.model(x)
+
+    def whole_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """One optimization step as a single function: forward, gradients, update (``jit``).
+
+        The gradients come from ``torch.func.grad_and_value`` over the trainable parameters,
+        so ``torch.compile`` sees the forward pass, the backward pass and the optimizer's
+        update in one graph (no autograd engine, one call per step). Returns the detached
+        output, loss and penalty.
+        """
+        params = self._jit_params
+
+        def loss_of(values, buffers, x, y):
+            out, loss, reg = torch.func.functional_call(self._loss_module, (values, buffers),
+                                                        (x, y))
+            return loss, (out,) if reg is None else (out, reg)  # aux holds tensors only
+
+        values = {name: param.detach() for name, param in params.items()}  # no outer graph
+        # buffers (batch-norm statistics) are inputs too: the transform lets them be updated
+        grads, (loss, aux) = torch.func.grad_and_value(loss_of, has_aux=True)(
+            values, self._jit_buffers, x, y)
+        out, reg = aux[0], aux[1] if len(aux) > 1 else None
+        for name, param in params.items():
+            param.grad = grads[name]
+        self.optimizer.step()
+        return out, loss, reg
+
+    def _compiled_whole_step(self, x: Tensor, y: Tensor):
+        """Run :meth:`whole_step` compiled; None for the caller to take the other path."""
+        trainable = tuple(p.requires_grad for p in self.model.parameters())
+        if self._compiled_step is not None and trainable != self._jit_trainable:
+            self._compiled_step = None  # a layer was frozen or unfrozen: trace again
+        if self._compiled_step is None:
+            self._jit_trainable = trainable
+            for param in self.model.parameters():
+                if not param.requires_grad:
+                    param.grad = None  # a frozen weight's old gradient must not step it
+            self._loss_module = _LossOf(self)
+            self._jit_params = {n: p for n, p in self._loss_module.named_parameters()
+                                if p.requires_grad}
+            self._jit_buffers = dict(self._loss_module.named_buffers())
+            for group in self.optimizer.param_groups:
+                if group.get("fused"):  # torch keeps its fused kernels out of graphs;
+                    group["fused"] = False  # Inductor fuses the traced update instead
+            self._compiled_step = torch.compile(self.whole_step,
+                                                options=self.inductor_options())
+            self._jit_batch = x.shape[0]
+            # The first step runs eagerly: it creates the optimizer's state, which the
+            # compiled graph then finds in place (one graph instead of two).
+            step = self.whole_step
+        elif x.shape[0] != self._jit_batch:
+            return None
+        else:
+            step = self._compiled_step
+        # The groups' learning rates enter the graph as 0-d tensors, so that a schedule
+        # changing them does not recompile it; the floats are put back after the step.
+        groups = self.optimizer.param_groups
+        rates = [group["lr"] for group in groups]
+        if len(self._lr_values) != len(rates):
+            self._lr_values = [None] * len(rates)
+            self._lr_tensors = [torch.zeros((), device=self.device) for _ in rates]
+        for i, (group, rate) in enumerate(zip(groups, rates)):
+            if rate != self._lr_values[i]:
+                self._lr_tensors[i].fill_(rate)
+                self._lr_values[i] = rate
+            group["lr"] = self._lr_tensors[i]
+        try:
+            return step(x, y)
+        except Exception as err:  # noqa: BLE001 - the forward-only graph may still compile
+            warnings.warn(f"`jit=True`: the whole training step could not be compiled "
+                          f"({type(err).__name__}: "
+                          f"{str(err).splitlines()[0] if str(err) else ''}); compiling the "
+                          f"forward pass and loss only.", LaminaWarning, stacklevel=4)
+            self._whole_step = False
+            return None
+        finally:
+            for group, rate in zip(groups, rates):
+                group["lr"] = rate
 
     def forward_loss(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """Output, minimized loss and penalty of a batch (what ``jit`` compiles)."""
@@ -144,30 +258,39 @@ class Trainer:
                      for w in (getattr(m, "weight", None) for m in self.model.modules()))
         return {"layout_optimization": False} if narrow else None
 
-    def compute_loss(self, out: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
-        """The minimized loss (data loss plus penalties) and the penalties' part (or None)."""
+    def compute_loss(self, out: Tensor, y: Tensor, penalties=None) -> tuple[Tensor, Tensor | None]:
+        """The minimized loss (data loss plus penalties) and the penalties' part (or None).
+
+        ``penalties``: ``(regularizer, tensor)`` pairs; the ones found at the start of ``fit``
+        when None.
+        """
         loss = self.loss_fn(out, y)
-        if not self._penalties and not self._activity_layers:
+        penalties = self._penalties if penalties is None else penalties
+        if not penalties and not self._activity_layers:
             return loss, None
-        reg = self.regularization_loss(activity=True)
+        reg = self.regularization_loss(activity=True, penalties=penalties)
         return loss + reg, reg.detach()
 
-    def regularization_loss(self, activity: bool = False) -> Tensor:
+    def regularization_loss(self, activity: bool = False, penalties=None) -> Tensor:
         """Sum of the weight penalties (and of the layers' activity penalties if ``activity``)."""
-        terms = [reg(w) for reg, w in self._penalties]
+        penalties = self._penalties if penalties is None else penalties
+        terms = [reg(w) for reg, w in penalties]
         if activity:
             terms += [layer.activity_loss for layer in self._activity_layers
                       if layer.activity_loss is not None]
         return torch.stack(terms).sum() if terms else torch.zeros((), device=self.device)
 
+    def penalty_pairs(self) -> list:
+        """The model's ``(regularizer, tensor)`` pairs, read from its layers now."""
+        return [pair for module in self.model.modules()
+                if hasattr(module, "regularization_penalties")
+                for pair in module.regularization_penalties()]
+
     def _collect_regularizers(self) -> None:
         """Find the penalties once per fit (the model is built by then)."""
-        self._penalties, self._activity_layers = [], []
-        for module in self.model.modules():
-            if hasattr(module, "regularization_penalties"):
-                self._penalties += module.regularization_penalties()
-            if getattr(module, "activity_regularizer", None) is not None:
-                self._activity_layers.append(module)
+        self._penalties = self.penalty_pairs()
+        self._activity_layers = [module for module in self.model.modules()
+                                 if getattr(module, "activity_regularizer", None) is not None]
 
     def _track(self, out: Tensor, y: Tensor, loss: Tensor, reg: Tensor | None) -> None:
         n = y.shape[0]

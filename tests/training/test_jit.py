@@ -58,7 +58,9 @@ def test_partial_last_batch_runs_eagerly_instead_of_recompiling(monkeypatch):
     model.compile(optimizer="sgd", loss="mse", jit=True)
     x = np.zeros((80, 4), np.float32)
     model.fit(x, np.zeros((80, 3), np.float32), batch_size=32, epochs=2, verbose=0)
-    assert compiled_sizes == [32, 32, 32, 32]  # the two batches of 16 ran eagerly
+    # SGD's update traces into the step: the first step runs eagerly (it creates the
+    # optimizer's state), the two batches of 16 too
+    assert compiled_sizes == [32, 32, 32]
 
 
 def test_narrow_conv_nets_compile_channels_first_on_the_cpu(monkeypatch):
@@ -74,3 +76,80 @@ def test_narrow_conv_nets_compile_channels_first_on_the_cpu(monkeypatch):
         model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", jit=True)
         model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert options == [{"layout_optimization": False}, None]  # LeNet-5 has 6 maps first
+
+
+def _whole_step_model():
+    layers = lm.layers
+    return lm.Sequential([
+        layers.Conv2D(4, 3, kernel_regularizer=lm.regularizers.l2(1e-3)),
+        layers.BatchNormalization(), layers.Activation("relu"), layers.MaxPool2D(2),
+        layers.Flatten(),
+        layers.Dense(8, activation="relu", activity_regularizer=lm.regularizers.l1(1e-3)),
+        layers.Dense(3, activation="softmax")], input_shape=(1, 8, 8))
+
+
+def _fit_whole_step(jit):
+    lm.set_seed(0)
+    x = np.random.default_rng(1).random((64, 1, 8, 8)).astype(np.float32)
+    y = np.arange(64) % 3
+    model = _whole_step_model()
+    model.compile(optimizer=lm.optimizers.SGD(lr=0.1, momentum=0.9, nesterov=True,
+                                              clipnorm=1.0),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit=jit)
+    halve = lm.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / 2 ** epoch)
+    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
+                        callbacks=[halve])
+    return model, history
+
+
+def test_whole_step_matches_eager_and_a_new_rate_does_not_recompile():
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    eager, h_eager = _fit_whole_step(False)
+    compiled, h_jit = _fit_whole_step(True)
+    # forward, backward (penalties, batch-norm statistics) and SGD's update in one graph,
+    # compiled once although the schedule set three learning rates
+    assert counters["stats"]["unique_graphs"] == 1
+    assert sum(counters["graph_break"].values()) == 0
+    assert compiled.optimizer.param_groups[0]["lr"] == 0.025  # the float is back
+    for key, value in eager.state_dict().items():
+        torch.testing.assert_close(compiled.state_dict()[key], value, rtol=1e-4, atol=1e-5)
+    for key in ("loss", "reg_loss", "accuracy"):
+        np.testing.assert_allclose(h_jit.history[key], h_eager.history[key], rtol=1e-4)
+
+
+def test_whole_step_failure_falls_back_to_the_forward_graph(monkeypatch):
+    calls = []
+
+    def broken_whole_step(self, x, y):
+        calls.append(x.shape[0])
+        raise RuntimeError("cannot trace this optimizer")
+
+    monkeypatch.setattr(lm.training.trainer.Trainer, "whole_step", broken_whole_step)
+    eager, h_eager = train(False)
+    with pytest.warns(LaminaWarning, match="cannot trace this optimizer"):
+        fallback, h_fallback = train(True)
+    assert calls == [32]  # tried once, then the forward-only graph
+    np.testing.assert_allclose(h_fallback.history["loss"], h_eager.history["loss"], rtol=1e-4)
+
+
+def test_freezing_a_layer_between_fits_retraces_the_whole_step(monkeypatch):
+    traced = []
+
+    def recording_compile(fn, *args, **kwargs):
+        traced.append(fn)
+        return fn
+
+    monkeypatch.setattr(torch, "compile", recording_compile)
+    model = lm.Sequential([lm.layers.Dense(4, activation="relu"), lm.layers.Dense(2)],
+                          input_shape=(3,))
+    model.compile(optimizer=lm.optimizers.SGD(lr=0.1, momentum=0.9), loss="mse", jit=True)
+    x, y = np.ones((16, 3), np.float32), np.zeros((16, 2), np.float32)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    first = model.layers[0].weight.detach().clone()
+    model.layers[0].weight.requires_grad_(False)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert len(traced) == 2  # traced again without the frozen weight
+    torch.testing.assert_close(model.layers[0].weight, first, rtol=0, atol=0)
