@@ -117,6 +117,15 @@ class _Conv(ActivatedLayer):
                 f"Use padding='same' or a larger input.")
         return (self.filters, *out)
 
+    @property
+    def custom_backward(self) -> bool:
+        """Whether the CPU backward is lamina's own (``conv2d_correlation_grad``): a 2-D
+        convolution of a one-channel input with a kernel of at least 5x5."""
+        weight = getattr(self, "weight", None)
+        return (self.rank == 2 and weight is not None and weight.shape[1] == 1
+                and min(self.kernel_size) >= 5 and self.groups == 1
+                and all(d == 1 for d in self.dilation_rate))
+
     def preactivation(self, x: Tensor) -> Tensor:
         pad_arg, pre_pad = self._pad_arg, self._pre_pad
         if self.padding == "same" and tuple(x.shape[2:]) != self._planned_for:

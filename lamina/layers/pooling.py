@@ -94,6 +94,11 @@ class _Pool(Layer):
 
 
 class _MaxPool(_Pool):
+    @property
+    def custom_backward(self) -> bool:
+        """Whether the CPU backward is lamina's own (``tiled_max_pool2d``: windows that tile)."""
+        return self.rank == 2 and self.pool_size == self.strides
+
     def forward(self, x: Tensor) -> Tensor:
         pre_pad = self._padding_for(x)
         if pre_pad is not None:

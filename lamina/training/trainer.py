@@ -83,9 +83,10 @@ class Trainer:
         output_activation: applied to ``forward``'s output for metrics when fused.
         device: where the model and the data live.
         jit: run the training step through ``torch.compile``. Where the optimizer's update
-            traces into the graph (``optimizer.traces_whole_step``: lamina's ``SGD``) the
-            whole step is one graph (:meth:`whole_step`: forward, backward, update); else
-            the forward pass and the loss (and their backward) are compiled. Falls back, with
+            traces into the graph (``optimizer.traces_whole_step``: lamina's ``SGD``) and no
+            layer has its own CPU backward (``custom_backward``), the whole step is one
+            graph (:meth:`whole_step`: forward, backward, update); else the forward pass
+            and the loss (and their backward) are compiled. Falls back, with
             a warning, to the forward graph and then to eager mode if compiling fails. The
             graph is compiled for the first batch size; a batch of another size (the last,
             partial one of an epoch) runs eagerly instead of recompiling.
@@ -98,7 +99,6 @@ class Trainer:
         self._forward_loss = self._compiled_forward_loss if self.jit else self.forward_loss
         self._compiled = None
         self._compiled_step = None
-        # one graph for the whole step where the optimizer's update traces into it
         self._whole_step = self.jit and getattr(optimizer, "traces_whole_step", False)
         self._lr_values: list = []
         self._lr_tensors: list[Tensor] = []
@@ -173,6 +173,9 @@ class Trainer:
         if self._compiled_step is not None and trainable != self._jit_trainable:
             self._compiled_step = None  # a layer was frozen or unfrozen: trace again
         if self._compiled_step is None:
+            if self._keeps_custom_backward():
+                self._whole_step = False
+                return None
             self._jit_trainable = trainable
             for param in self.model.parameters():
                 if not param.requires_grad:
@@ -218,6 +221,17 @@ class Trainer:
         finally:
             for group, rate in zip(groups, rates):
                 group["lr"] = rate
+
+    def _keeps_custom_backward(self) -> bool:
+        """Whether a layer's own backward must be kept: then only the forward is compiled.
+
+        Traced inside ``torch.func.grad``, Dynamo drops an ``autograd.Function``'s backward
+        and differentiates its forward instead (pytorch/pytorch#193279): right, but it loses
+        the faster CPU backward of the layers that declare ``custom_backward`` (Conv2D on
+        one channel, MaxPool2D with tiling windows), which the forward graph keeps.
+        """
+        on_cpu = self.device is None or self.device.type == "cpu"
+        return on_cpu and any(getattr(m, "custom_backward", False) for m in self.model.modules())
 
     def forward_loss(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """Output, minimized loss and penalty of a batch (what ``jit`` compiles)."""

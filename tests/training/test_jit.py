@@ -82,7 +82,7 @@ def _whole_step_model():
     layers = lm.layers
     return lm.Sequential([
         layers.Conv2D(4, 3, kernel_regularizer=lm.regularizers.l2(1e-3)),
-        layers.BatchNormalization(), layers.Activation("relu"), layers.MaxPool2D(2),
+        layers.BatchNormalization(), layers.Activation("relu"), layers.MaxPool2D(3, strides=2),
         layers.Flatten(),
         layers.Dense(8, activation="relu", activity_regularizer=lm.regularizers.l1(1e-3)),
         layers.Dense(3, activation="softmax")], input_shape=(1, 8, 8))
@@ -111,6 +111,7 @@ def test_whole_step_matches_eager_and_a_new_rate_does_not_recompile():
     compiled, h_jit = _fit_whole_step(True)
     # forward, backward (penalties, batch-norm statistics) and SGD's update in one graph,
     # compiled once although the schedule set three learning rates
+    assert compiled._trainer._compiled_step is not None
     assert counters["stats"]["unique_graphs"] == 1
     assert sum(counters["graph_break"].values()) == 0
     assert compiled.optimizer.param_groups[0]["lr"] == 0.025  # the float is back
@@ -128,11 +129,29 @@ def test_whole_step_failure_falls_back_to_the_forward_graph(monkeypatch):
         raise RuntimeError("cannot trace this optimizer")
 
     monkeypatch.setattr(lm.training.trainer.Trainer, "whole_step", broken_whole_step)
-    eager, h_eager = train(False)
+    eager, h_eager = _fit_whole_step(False)
     with pytest.warns(LaminaWarning, match="cannot trace this optimizer"):
-        fallback, h_fallback = train(True)
-    assert calls == [32]  # tried once, then the forward-only graph
+        fallback, h_fallback = _fit_whole_step(True)
+    assert calls == [16]  # tried once, then the forward-only graph
+    assert fallback._trainer._compiled is not None
     np.testing.assert_allclose(h_fallback.history["loss"], h_eager.history["loss"], rtol=1e-4)
+
+
+def test_layers_with_their_own_backward_keep_the_forward_graph(monkeypatch):
+    # torch.compile drops an autograd.Function's backward inside torch.func.grad
+    compiled = []
+
+    def recording_compile(fn, *args, **kwargs):
+        compiled.append(fn.__name__)
+        return fn
+
+    monkeypatch.setattr(torch, "compile", recording_compile)
+    model, _ = train(True)  # a one-channel 5x5 Conv2D and a tiling MaxPool2D
+    assert model.layers[0].custom_backward and model.layers[1].custom_backward
+    assert compiled == ["forward_loss"]
+    assert not lm.layers.MaxPool2D(3, strides=2).custom_backward
+    assert not lm.Sequential([lm.layers.Conv2D(4, 3)], input_shape=(1, 8, 8)).layers[0] \
+        .custom_backward  # 3x3: ATen's backward
 
 
 def test_freezing_a_layer_between_fits_retraces_the_whole_step(monkeypatch):
