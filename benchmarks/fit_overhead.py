@@ -12,7 +12,7 @@ Fashion-MNIST training images with three contenders, in one process:
   shuffle=True)``;
 * ``lamina_jit`` (only when named in ``--contenders``): ``lamina`` compiled with
   ``jit=True``; it compiles once, in its warm-up run, and each timed run resets the weights
-  and clears the optimizer's state instead of compiling again.
+  and zeroes the optimizer's momentum in place instead of compiling again.
 
 Both torch loops use ``torch.optim.SGD(lr=0.05, momentum=0.9)`` and ``F.cross_entropy`` on
 the logits, and, as lamina does, accumulate the epoch's mean loss and accuracy on the device
