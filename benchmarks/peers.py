@@ -3,7 +3,8 @@
 Same models (MLP 784-256-128-10 and LeNet-5, ReLU), same initial weights where the peer lets
 us set them, same hyper-parameters (SGD lr 0.05, momentum 0.9, batch 128, cross-entropy,
 accuracy tracked), one epoch and five epochs of the 60,000 Fashion-MNIST training images,
-one run per contender, in one process. lamina runs twice: eager, and with
+one run per contender after an untimed warm-up on 1,280 images (``--repeats N``: N
+alternated runs, medians reported), in one process. lamina runs twice: eager, and with
 ``compile(jit=True)`` (its compile time, the first call, is reported separately: the jit
 row times calls after a warm-up epoch).
 
@@ -19,6 +20,7 @@ Run from the repository root (``make bench`` installs the peers)::
 
     python benchmarks/peers.py
     python benchmarks/peers.py --models lenet5 --epochs 1 5 --markdown
+    python benchmarks/peers.py --models lenet5 --epochs 1 --repeats 3   # a noisy machine
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import datetime
 import logging
 import os
 import resource
+import statistics
 import sys
 import time
 import warnings
@@ -177,6 +180,8 @@ def main(argv=None) -> int:
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--samples", type=int, default=None, help="first N images only")
     parser.add_argument("--threads", type=int, default=default_threads())
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="timed runs per contender, alternated; the median is reported")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="lm.config.keep_freed_memory() first (glibc mallopt)")
@@ -203,13 +208,24 @@ def main(argv=None) -> int:
     for name in args.models:
         torch.manual_seed(0)
         initial = [p.detach().clone() for p in lamina_model(name).parameters()]
+        for contender in args.contenders:  # warm-up, untimed: the first run of a process
+            if contender != "lamina_jit":  # pays one-off costs (kernels, allocator, caches)
+                time_contender(contender, name, initial, x[:1280], y[:1280], 1)
         for epochs in args.epochs:
-            times = {}
-            for contender in args.contenders:
-                seconds, note = time_contender(contender, name, initial, x, y, epochs)
-                times[contender] = seconds
-                print(f"{name:7s} {epochs} epoch(s) {contender:11s} {seconds:7.2f} s  {note}",
-                      flush=True)
+            runs: dict[str, list[float]] = {c: [] for c in args.contenders}
+            notes = {}
+            for _ in range(args.repeats):  # alternated: a slow spell hits every contender
+                for contender in args.contenders:
+                    seconds, notes[contender] = time_contender(contender, name, initial, x, y,
+                                                               epochs)
+                    runs[contender].append(seconds)
+                    print(f"{name:7s} {epochs} epoch(s) {contender:11s} {seconds:7.2f} s  "
+                          f"{notes[contender]}", flush=True)
+            times = {c: statistics.median(r) for c, r in runs.items()}
+            for contender, seconds in times.items():
+                raw = runs[contender]
+                note = notes[contender] + (f"; median of {', '.join(f'{t:.2f}' for t in raw)}"
+                                           if len(raw) > 1 else "")
                 rows.append((name, epochs, contender, seconds, note))
             base = times.get("lamina")
             if base:

@@ -176,20 +176,7 @@ class Trainer:
             if self._keeps_custom_backward():
                 self._whole_step = False
                 return None
-            self._jit_trainable = trainable
-            for param in self.model.parameters():
-                if not param.requires_grad:
-                    param.grad = None  # a frozen weight's old gradient must not step it
-            self._loss_module = _LossOf(self)
-            self._jit_params = {n: p for n, p in self._loss_module.named_parameters()
-                                if p.requires_grad}
-            self._jit_buffers = dict(self._loss_module.named_buffers())
-            for group in self.optimizer.param_groups:
-                if group.get("fused"):  # torch keeps its fused kernels out of graphs;
-                    group["fused"] = False  # Inductor fuses the traced update instead
-            self._compiled_step = torch.compile(self.whole_step,
-                                                options=self.inductor_options())
-            self._jit_batch = x.shape[0]
+            self._trace_whole_step(trainable, x.shape[0])
             # The first step runs eagerly: it creates the optimizer's state, which the
             # compiled graph then finds in place (one graph instead of two).
             step = self.whole_step
@@ -197,18 +184,8 @@ class Trainer:
             return None
         else:
             step = self._compiled_step
-        # The groups' learning rates enter the graph as 0-d tensors, so that a schedule
-        # changing them does not recompile it; the floats are put back after the step.
         groups = self.optimizer.param_groups
-        rates = [group["lr"] for group in groups]
-        if len(self._lr_values) != len(rates):
-            self._lr_values = [None] * len(rates)
-            self._lr_tensors = [torch.zeros((), device=self.device) for _ in rates]
-        for i, (group, rate) in enumerate(zip(groups, rates)):
-            if rate != self._lr_values[i]:
-                self._lr_tensors[i].fill_(rate)
-                self._lr_values[i] = rate
-            group["lr"] = self._lr_tensors[i]
+        rates = self._swap_in_lr_tensors(groups)
         try:
             return step(x, y)
         except Exception as err:  # noqa: BLE001 - the forward-only graph may still compile
@@ -221,6 +198,36 @@ class Trainer:
         finally:
             for group, rate in zip(groups, rates):
                 group["lr"] = rate
+
+    def _trace_whole_step(self, trainable: tuple, batch_size: int) -> None:
+        """Set up :meth:`whole_step` for the current trainable weights and compile it."""
+        self._jit_trainable = trainable
+        for param in self.model.parameters():
+            if not param.requires_grad:
+                param.grad = None  # a frozen weight's old gradient must not step it
+        self._loss_module = _LossOf(self)
+        self._jit_params = {n: p for n, p in self._loss_module.named_parameters()
+                            if p.requires_grad}
+        self._jit_buffers = dict(self._loss_module.named_buffers())
+        self._compiled_step = torch.compile(self.whole_step, options=self.inductor_options())
+        self._jit_batch = batch_size
+
+    def _swap_in_lr_tensors(self, groups: list) -> list:
+        """Give each group its learning rate as a 0-d tensor; returns the floats to restore.
+
+        As tensors the rates are inputs of the compiled graph, so a schedule changing them
+        does not recompile it; a tensor is refilled only when its group's rate changed.
+        """
+        rates = [group["lr"] for group in groups]
+        if len(self._lr_values) != len(rates):
+            self._lr_values = [None] * len(rates)
+            self._lr_tensors = [torch.zeros((), device=self.device) for _ in rates]
+        for i, (group, rate) in enumerate(zip(groups, rates)):
+            if rate != self._lr_values[i]:
+                self._lr_tensors[i].fill_(rate)
+                self._lr_values[i] = rate
+            group["lr"] = self._lr_tensors[i]
+        return rates
 
     def _keeps_custom_backward(self) -> bool:
         """Whether a layer's own backward must be kept: then only the forward is compiled.
