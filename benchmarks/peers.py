@@ -216,11 +216,11 @@ def main(argv=None) -> int:
             notes = {}
             for _ in range(args.repeats):  # alternated: a slow spell hits every contender
                 for contender in args.contenders:
-                    seconds, notes[contender] = time_contender(contender, name, initial, x, y,
-                                                               epochs)
+                    seconds, note = time_contender(contender, name, initial, x, y, epochs)
+                    notes.setdefault(contender, note)  # the first run's: its compile time
                     runs[contender].append(seconds)
                     print(f"{name:7s} {epochs} epoch(s) {contender:11s} {seconds:7.2f} s  "
-                          f"{notes[contender]}", flush=True)
+                          f"{note}", flush=True)
             times = {c: statistics.median(r) for c, r in runs.items()}
             for contender, seconds in times.items():
                 raw = runs[contender]
