@@ -227,8 +227,8 @@ class DeferredOptimizer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # The torch parent's step rule without torch's wrappers: its hooks run once, from
-        # our own ``step``, and a compiled training step (``jit``) traces it in one graph
-        # (torch's grad-mode wrapper breaks the graph on purpose).
+        # our own ``step``, and torch.compile can trace it (torch's grad-mode wrapper
+        # breaks the graph on purpose).
         parents = cls.__mro__[cls.__mro__.index(DeferredOptimizer) + 1:]
         owner = next((c for c in parents if "step" in vars(c)), None)
         if owner is not None and owner is not torch.optim.Optimizer:
