@@ -172,3 +172,24 @@ def test_freezing_a_layer_between_fits_retraces_the_whole_step(monkeypatch):
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert len(traced) == 2  # traced again without the frozen weight
     torch.testing.assert_close(model.layers[0].weight, first, rtol=0, atol=0)
+
+
+def test_whole_step_keeps_each_parameter_groups_rate(monkeypatch):
+    monkeypatch.setattr(torch, "compile", lambda fn, *args, **kwargs: fn)  # the step, traced
+    x = np.random.default_rng(2).random((32, 3)).astype(np.float32)
+    y = np.random.default_rng(3).random((32, 2)).astype(np.float32)
+    models = []
+    for jit in (False, True):
+        torch.manual_seed(0)
+        model = lm.Sequential([lm.layers.Dense(4, activation="tanh"), lm.layers.Dense(2)],
+                              input_shape=(3,))
+        first, second = model.layers
+        opt = lm.optimizers.SGD(lr=0.1, momentum=0.9).bind(
+            [{"params": first.parameters(), "lr": 0.01}, {"params": second.parameters()}])
+        model.compile(optimizer=opt, loss="mse", jit=jit)
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        assert [g["lr"] for g in opt.param_groups] == [0.01, 0.1]  # floats again
+        models.append(model)
+    assert models[1]._trainer._compiled_step is not None
+    for key, value in models[0].state_dict().items():
+        torch.testing.assert_close(models[1].state_dict()[key], value, rtol=1e-5, atol=1e-6)
