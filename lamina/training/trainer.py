@@ -53,12 +53,18 @@ class _LossOf(nn.Module):
     """A trainer's loss as a module over its model's parameters, for ``torch.func``.
 
     ``functional_call`` swaps the model's parameters for the ones it is given, so the weight
-    penalties are read from the layers inside the call.
+    penalties are read from the layers inside the call. The modules that hold parameters or
+    buffers are registered flat (``owners.<i>``): a model's own child names need not be
+    attribute paths (the functional ``Model`` keeps its layers under ``layers`` while
+    ``model.layers`` is a list).
     """
 
     def __init__(self, trainer: Trainer):
         super().__init__()
-        self.model = trainer.model
+        self.owners = nn.ModuleList(
+            m for m in trainer.model.modules()
+            if next(m.parameters(recurse=False), None) is not None
+            or next(m.buffers(recurse=False), None) is not None)
         self.trainer = trainer
 
     def forward(self, x: Tensor, y: Tensor):

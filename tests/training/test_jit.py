@@ -193,3 +193,25 @@ def test_whole_step_keeps_each_parameter_groups_rate(monkeypatch):
     assert models[1]._trainer._compiled_step is not None
     for key, value in models[0].state_dict().items():
         torch.testing.assert_close(models[1].state_dict()[key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_whole_step_trains_a_functional_model_with_a_skip(monkeypatch):
+    # its layers sit under the child "layers" while `model.layers` is a list
+    monkeypatch.setattr(torch, "compile", lambda fn, *args, **kwargs: fn)
+    layers = lm.layers
+    x = np.random.default_rng(0).random((32, 6)).astype(np.float32)
+    y = np.arange(32) % 3
+    runs = []
+    for jit in (False, True):
+        torch.manual_seed(0)
+        inputs = lm.Input(shape=(6,))
+        h = layers.Add()([layers.Dense(6, activation="relu")(inputs), inputs])
+        model = lm.Model(inputs=inputs, outputs=layers.Dense(3, activation="softmax")(h))
+        model.compile(optimizer=lm.optimizers.SGD(lr=0.1, momentum=0.9),
+                      loss="sparse_categorical_crossentropy", jit=jit)
+        runs.append((model, model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)))
+    (eager, h_eager), (compiled, h_jit) = runs
+    assert compiled._trainer._compiled_step is not None
+    np.testing.assert_allclose(h_jit.history["loss"], h_eager.history["loss"], rtol=1e-5)
+    for a, b in zip(compiled.parameters(), eager.parameters(), strict=True):  # auto-names differ
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
