@@ -41,6 +41,8 @@ class _Conv(ActivatedLayer):
     """N-d convolution ``y = f(W * x + b)`` with Keras arguments and channels-first data."""
 
     rank = 2
+    #: compute-bound: ``jit`` compiles the forward graph of nets with one (see Trainer)
+    is_convolution = True
 
     def __init__(self, filters: int, kernel_size, strides=1, padding="valid", activation=None, *,
                  dilation_rate=1, groups: int = 1, use_bias: bool = True,
@@ -232,6 +234,7 @@ class _ConvTranspose(ActivatedLayer):
     """N-d transposed convolution with Keras's output sizes, channels-first."""
 
     rank = 2
+    is_convolution = True
 
     def __init__(self, filters: int, kernel_size, strides=1, padding="valid", activation=None, *,
                  output_padding=None, dilation_rate=1, use_bias: bool = True,

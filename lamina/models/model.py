@@ -88,8 +88,8 @@ class Model(Layer):
             metrics: names or ``lamina.metrics.Metric`` objects (``["accuracy"]``).
             device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
             jit: compile the training step with ``torch.compile``: with lamina's ``SGD``
-                forward pass, backward pass and update as one graph, with other optimizers
-                the forward pass and loss (the first steps are slow while it compiles; falls
+                and a net without convolutions, forward pass, backward pass and update as
+                one graph, else the forward pass and loss (the first steps are slow while it compiles; falls
                 back to eager mode with a warning where it cannot). Defaults to False.
         """
         if loss is None:

@@ -81,9 +81,8 @@ def test_narrow_conv_nets_compile_channels_first_on_the_cpu(monkeypatch):
 def _whole_step_model():
     layers = lm.layers
     return lm.Sequential([
-        layers.Conv2D(4, 3, kernel_regularizer=lm.regularizers.l2(1e-3)),
-        layers.BatchNormalization(), layers.Activation("relu"), layers.MaxPool2D(3, strides=2),
-        layers.Flatten(),
+        layers.Flatten(), layers.Dense(16, kernel_regularizer=lm.regularizers.l2(1e-3)),
+        layers.BatchNormalization(), layers.Activation("relu"),
         layers.Dense(8, activation="relu", activity_regularizer=lm.regularizers.l1(1e-3)),
         layers.Dense(3, activation="softmax")], input_shape=(1, 8, 8))
 
@@ -137,8 +136,9 @@ def test_whole_step_failure_falls_back_to_the_forward_graph(monkeypatch):
     np.testing.assert_allclose(h_fallback.history["loss"], h_eager.history["loss"], rtol=1e-4)
 
 
-def test_layers_with_their_own_backward_keep_the_forward_graph(monkeypatch):
-    # torch.compile drops an autograd.Function's backward inside torch.func.grad
+def test_conv_nets_and_layers_with_their_own_backward_keep_the_forward_graph(monkeypatch):
+    # convolutions dominate such steps; and torch.compile drops an autograd.Function's
+    # backward inside torch.func.grad
     compiled = []
 
     def recording_compile(fn, *args, **kwargs):
@@ -148,10 +148,17 @@ def test_layers_with_their_own_backward_keep_the_forward_graph(monkeypatch):
     monkeypatch.setattr(torch, "compile", recording_compile)
     model, _ = train(True)  # a one-channel 5x5 Conv2D and a tiling MaxPool2D
     assert model.layers[0].custom_backward and model.layers[1].custom_backward
-    assert compiled == ["forward_loss"]
     assert not lm.layers.MaxPool2D(3, strides=2).custom_backward
-    assert not lm.Sequential([lm.layers.Conv2D(4, 3)], input_shape=(1, 8, 8)).layers[0] \
-        .custom_backward  # 3x3: ATen's backward
+    net = lm.Sequential([lm.layers.MaxPool2D(3, strides=2), lm.layers.Flatten(),
+                         lm.layers.Dense(3)], input_shape=(1, 8, 8))
+    conv = lm.Sequential([lm.layers.Conv2D(4, 3), lm.layers.Flatten(), lm.layers.Dense(3)],
+                         input_shape=(1, 8, 8))
+    assert not conv.layers[0].custom_backward  # 3x3: ATen's backward, but a convolution
+    x, y = np.zeros((8, 1, 8, 8), np.float32), np.zeros((8, 3), np.float32)
+    for m in (net, conv):
+        m.compile(optimizer=lm.optimizers.SGD(lr=0.1, momentum=0.9), loss="mse", jit=True)
+        m.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert compiled == ["forward_loss", "whole_step", "forward_loss"]
 
 
 def test_freezing_a_layer_between_fits_retraces_the_whole_step(monkeypatch):
