@@ -23,7 +23,7 @@ from torch import Tensor
 
 from lamina.functional.conv import _pair
 
-__all__ = ["conv2d_correlation_grad", "use_correlation_weight_grad"]
+__all__ = ["conv2d_correlation_grad", "correlation_grad_fits", "use_correlation_weight_grad"]
 
 
 class _Conv2dCorrelationGrad(torch.autograd.Function):
@@ -102,7 +102,19 @@ def use_correlation_weight_grad(x: Tensor, weight: Tensor, groups: int, dilation
         >>> use_correlation_weight_grad(torch.zeros(8, 3, 28, 28), w, 1, (1, 1))
         False
     """
-    return (x.shape[1] == 1 and min(weight.shape[-2:]) >= 5 and groups == 1
-            and all(d == 1 for d in _pair(dilation)) and x.device.type == "cpu"
+    return (x.shape[1] == 1 and correlation_grad_fits(weight.shape, groups, dilation)
+            and x.device.type == "cpu"
             and x.dtype == torch.float32 and weight.requires_grad and torch.is_grad_enabled()
             and not _cpu_autocast())
+
+
+def correlation_grad_fits(weight_shape, groups: int, dilation) -> bool:
+    """The shape part of :func:`use_correlation_weight_grad`: a kernel of at least 5x5 over
+    one input channel, no groups, no dilation (what a layer can tell before any input).
+
+    Example:
+        >>> correlation_grad_fits((6, 1, 5, 5), 1, 1), correlation_grad_fits((6, 1, 3, 3), 1, 1)
+        (True, False)
+    """
+    return (weight_shape[1] == 1 and min(weight_shape[-2:]) >= 5 and groups == 1
+            and all(d == 1 for d in _pair(dilation)))

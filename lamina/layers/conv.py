@@ -17,7 +17,11 @@ from lamina._shapes import (
 )
 from lamina._validation import check_int_tuple, check_option, check_positive_int
 from lamina.errors import message
-from lamina.functional.conv_grad import conv2d_correlation_grad, use_correlation_weight_grad
+from lamina.functional.conv_grad import (
+    conv2d_correlation_grad,
+    correlation_grad_fits,
+    use_correlation_weight_grad,
+)
 from lamina.layers._activated import ActivatedLayer
 from lamina.layers.input_spec import InputSpec
 
@@ -121,12 +125,17 @@ class _Conv(ActivatedLayer):
 
     @property
     def custom_backward(self) -> bool:
-        """Whether the CPU backward is lamina's own (``conv2d_correlation_grad``): a 2-D
-        convolution of a one-channel input with a kernel of at least 5x5."""
+        """Whether the CPU backward is lamina's own (``conv2d_correlation_grad``): a built 2-D
+        convolution of a one-channel input with a kernel of at least 5x5.
+
+        Example:
+            >>> import lamina as lm
+            >>> lm.Sequential([Conv2D(6, 5)], input_shape=(1, 28, 28)).layers[0].custom_backward
+            True
+        """
         weight = getattr(self, "weight", None)
-        return (self.rank == 2 and weight is not None and weight.shape[1] == 1
-                and min(self.kernel_size) >= 5 and self.groups == 1
-                and all(d == 1 for d in self.dilation_rate))
+        return (self.rank == 2 and weight is not None
+                and correlation_grad_fits(weight.shape, self.groups, self.dilation_rate))
 
     def preactivation(self, x: Tensor) -> Tensor:
         pad_arg, pre_pad = self._pad_arg, self._pre_pad

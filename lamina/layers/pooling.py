@@ -96,7 +96,12 @@ class _Pool(Layer):
 class _MaxPool(_Pool):
     @property
     def custom_backward(self) -> bool:
-        """Whether the CPU backward is lamina's own (``tiled_max_pool2d``: windows that tile)."""
+        """Whether the CPU backward is lamina's own (``tiled_max_pool2d``: windows that tile).
+
+        Example:
+            >>> MaxPool2D(2).custom_backward, MaxPool2D(3, strides=2).custom_backward
+            (True, False)
+        """
         return self.rank == 2 and self.pool_size == self.strides
 
     def forward(self, x: Tensor) -> Tensor:

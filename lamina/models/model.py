@@ -89,8 +89,9 @@ class Model(Layer):
             device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
             jit: compile the training step with ``torch.compile``: with lamina's ``SGD``
                 and a net without convolutions, forward pass, backward pass and update as
-                one graph, else the forward pass and loss (the first steps are slow while it compiles; falls
-                back to eager mode with a warning where it cannot). Defaults to False.
+                one graph, else the forward pass and loss (the first steps are slow while
+                it compiles; falls back to eager mode with a warning where it cannot).
+                Defaults to False.
         """
         if loss is None:
             raise ValueError(message(f"`compile` of model '{self.name}' needs a `loss`.",

@@ -92,10 +92,10 @@ class Trainer:
             traces into the graph (``optimizer.traces_whole_step``: lamina's ``SGD``) and the
             net has no convolution (nor a layer with its own backward, ``custom_backward``),
             the whole step is one graph (:meth:`whole_step`: forward, backward, update);
-            else the forward pass and the loss (and their backward) are compiled. Falls back, with
-            a warning, to the forward graph and then to eager mode if compiling fails. The
-            graph is compiled for the first batch size; a batch of another size (the last,
-            partial one of an epoch) runs eagerly instead of recompiling.
+            else the forward pass and the loss (and their backward) are compiled. Falls
+            back, with a warning, to the forward graph and then to eager mode if compiling
+            fails. The graph is compiled for the first batch size; a batch of another size
+            (the last, partial one of an epoch) runs eagerly instead of recompiling.
     """
 
     def __init__(self, model: nn.Module, optimizer, loss, metrics, *, forward=None,
@@ -154,7 +154,13 @@ class Trainer:
         The gradients come from ``torch.func.grad_and_value`` over the trainable parameters,
         so ``torch.compile`` sees the forward pass, the backward pass and the optimizer's
         update in one graph (no autograd engine, one call per step). Returns the detached
-        output, loss and penalty.
+        output, loss and penalty. ``fit`` sets it up on the first step with ``jit=True``.
+
+        Example:
+            >>> import lamina as lm
+            >>> model = lm.zoo.MLP((8,), outputs=3, input_shape=(4,))
+            >>> model.compile(optimizer=lm.optimizers.SGD(0.1, momentum=0.9), loss="mse", jit=True)
+            >>> _ = model.fit(np.zeros((32, 4)), np.zeros((32, 3)), verbose=0)  # doctest: +SKIP
         """
         params = self._jit_params
 
@@ -311,7 +317,16 @@ class Trainer:
         return torch.stack(terms).sum() if terms else torch.zeros((), device=self.device)
 
     def penalty_pairs(self) -> list:
-        """The model's ``(regularizer, tensor)`` pairs, read from its layers now."""
+        """The model's ``(regularizer, tensor)`` pairs, read from its layers now.
+
+        Example:
+            >>> import lamina as lm
+            >>> model = lm.Sequential([lm.layers.Dense(2, kernel_regularizer=lm.regularizers.l2(
+            ...     0.1))], input_shape=(3,))
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> [tuple(t.shape) for _, t in model._trainer.penalty_pairs()]
+            [(2, 3)]
+        """
         return [pair for module in self.model.modules()
                 if hasattr(module, "regularization_penalties")
                 for pair in module.regularization_penalties()]
