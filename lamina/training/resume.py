@@ -70,6 +70,8 @@ def save_training_state(directory, trainer, run: RunState, history, callbacks,
         "model": trainer.model.state_dict(),
         "optimizer": trainer.optimizer.state_dict(),
         "accumulators": trainer._accumulator_state(),
+        "grad_scaler": (trainer.amp.scaler.state_dict() if trainer.amp.scaler is not None
+                        else None),
         "history": history.state_dict(),
         "callbacks": [{"class": type(cb).__name__, "state": cb.state_dict()} for cb in callbacks],
     })
@@ -95,6 +97,8 @@ def restore_training_state(directory, trainer, run: RunState, history, callbacks
     trainer.model.load_state_dict(state["model"])
     trainer.optimizer.load_state_dict(state["optimizer"])
     trainer._load_accumulator_state(state["accumulators"])
+    if trainer.amp.scaler is not None and state.get("grad_scaler"):
+        trainer.amp.scaler.load_state_dict(state["grad_scaler"])
     history.load_state_dict(state["history"])
     saved = state["callbacks"]
     if [c["class"] for c in saved] != [type(cb).__name__ for cb in callbacks]:

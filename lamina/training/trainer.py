@@ -21,6 +21,7 @@ from lamina.errors import LaminaWarning, message
 from lamina.layers.input_spec import format_shape
 from lamina.training.data import ArrayData, check_input_shape, make_data, split_validation
 from lamina.training.history import History
+from lamina.training.precision import MixedPrecision
 from lamina.training.resume import RunState, restore_training_state, save_training_state
 from lamina.training.targets import check_targets
 
@@ -69,7 +70,7 @@ class _LossOf(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor):
         trainer = self.trainer
-        out = trainer.forward(x)
+        out = trainer.output(x)
         loss, reg = trainer.compute_loss(out, y, trainer.penalty_pairs())
         for layer in trainer._activity_layers:  # its value must not outlive the transform
             layer.activity_loss = None
@@ -96,16 +97,33 @@ class Trainer:
             back, with a warning, to the forward graph and then to eager mode if compiling
             fails. The graph is compiled for the first batch size; a batch of another size
             (the last, partial one of an epoch) runs eagerly instead of recompiling.
+        precision: the forward pass's autocast dtype (``torch.bfloat16``,
+            ``torch.float16``, with loss scaling) or None for float32; see
+            :class:`lamina.training.precision.MixedPrecision`.
+        channels_last: store the weights and input batches of 2-D convolutions
+            channels-last (NHWC), the layout of the GPU's fast convolution kernels.
+        cuda_graphs: with ``jit``, replay the compiled step as CUDA graphs (Inductor's
+            ``triton.cudagraphs``): one launch per graph instead of one per kernel, what
+            small models on a GPU are bound by.
     """
 
     def __init__(self, model: nn.Module, optimizer, loss, metrics, *, forward=None,
-                 output_activation=None, device=None, jit: bool = False):
+                 output_activation=None, device=None, jit: bool = False,
+                 precision: torch.dtype | None = None, channels_last: bool = False,
+                 cuda_graphs: bool = False):
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss
         self.jit = bool(jit)
+        self.device = torch.device(device) if device is not None else None
+        self.amp = MixedPrecision(precision, self.device.type if self.device else "cpu")
+        self.channels_last = bool(channels_last)
+        self._layout_done = False
+        self.cuda_graphs = bool(cuda_graphs) and self.jit
         self._forward_loss = self._compiled_forward_loss if self.jit else self.forward_loss
         self._compiled = None
         self._compiled_step = None
-        self._whole_step = self.jit and getattr(optimizer, "traces_whole_step", False)
+        # float16's loss scaling needs the autograd engine's backward: no whole-step graph
+        self._whole_step = (self.jit and getattr(optimizer, "traces_whole_step", False)
+                            and self.amp.scaler is None)
         self._lr_values: list = []
         self._lr_tensors: list[Tensor] = []
         self._jit_batch = 0
@@ -113,7 +131,6 @@ class Trainer:
         self.metrics = list(metrics)
         self.forward = forward if forward is not None else model
         self.output_activation = output_activation
-        self.device = torch.device(device) if device is not None else None
         self._loss_sum: Tensor | None = None
         self._reg_sum: Tensor | None = None
         self._count = 0
@@ -125,6 +142,9 @@ class Trainer:
         """One optimization step on a batch; updates the on-device accumulators."""
         if self.augment is not None:
             x = self.augment(x)
+        x = self._layout(x)
+        if self.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()  # the previous step's outputs are read
         if self._whole_step:
             step = self._compiled_whole_step(x, y)
             if step is not None:
@@ -135,18 +155,41 @@ class Trainer:
         forward_loss = self.forward_loss if self._whole_step else self._forward_loss
         out, loss, reg = forward_loss(x, y)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.amp.backward_and_step(loss, self.optimizer)
         self._track(out.detach(), y, loss.detach(), reg)
 
     def test_step(self, x: Tensor, y: Tensor) -> None:
         """Data loss and metrics of a batch, without gradients (penalties added per epoch)."""
-        out = self.forward(x)
+        out = self.output(self._layout(x))
         self._track(out, y, self.loss_fn(out, y), None)
 
     def predict_step(self, x: Tensor) -> Tensor:
         """The model's output for a batch."""
-        return self.model(x)
+        self._apply_layout()
+        x = self._layout(x)
+        with self.amp.autocast():
+            return self.amp.output(self.model(x))
+
+    def output(self, x: Tensor) -> Tensor:
+        """``forward(x)`` (the logits when a softmax is fused into the loss), under the
+        mixed-precision autocast when one is set; the result is float32."""
+        if not self.amp.enabled:
+            return self.forward(x)
+        with self.amp.autocast():
+            out = self.forward(x)
+        return self.amp.output(out)
+
+    def _layout(self, x: Tensor) -> Tensor:
+        """A 4-D batch channels-last when ``channels_last`` is set; else ``x``."""
+        if self.channels_last and x.dim() == 4:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def _apply_layout(self) -> None:
+        """Store the (built) model's 4-D weights channels-last, once."""
+        if self.channels_last and not self._layout_done and getattr(self.model, "built", True):
+            self.model.to(memory_format=torch.channels_last)
+            self._layout_done = True
 
     def whole_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """One optimization step as a single function: forward, gradients, update (``jit``).
@@ -257,7 +300,7 @@ class Trainer:
 
     def forward_loss(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """Output, minimized loss and penalty of a batch (what ``jit`` compiles)."""
-        out = self.forward(x)
+        out = self.output(x)
         loss, reg = self.compute_loss(out, y)
         return out, loss, reg
 
@@ -279,7 +322,8 @@ class Trainer:
             return self.forward_loss(x, y)
 
     def inductor_options(self) -> dict | None:
-        """Inductor's options for ``jit``: None, or channels-first maps for narrow CPU nets.
+        """Inductor's options for ``jit``: None, CUDA graphs on a GPU when ``cuda_graphs``
+        is set, or channels-first maps for narrow CPU nets.
 
         On the CPU Inductor stores the maps of every convolution channels-last, vectorized
         over the channels. A net with a convolution of fewer than 8 maps (the floats of an
@@ -289,7 +333,7 @@ class Trainer:
         channels-first (``layout_optimization=False``).
         """
         if self.device is not None and self.device.type != "cpu":
-            return None
+            return {"triton.cudagraphs": True} if self.cuda_graphs else None
         narrow = any(isinstance(w, Tensor) and w.ndim >= 3 and w.shape[0] < 8
                      for w in (getattr(m, "weight", None) for m in self.model.modules()))
         return {"layout_optimization": False} if narrow else None
@@ -388,6 +432,7 @@ class Trainer:
                 data.y = check_targets(getattr(self.loss_fn, "name", ""), data.y, out_shape,
                                        owner)
         self._collect_regularizers()
+        self._apply_layout()
         return data
 
     def _probe(self, x: Tensor, owner: str) -> tuple:
