@@ -47,6 +47,7 @@ def test_pooling_table_quick(tmp_path):
     assert all(0.0 <= acc <= 1.0 for acc in results["test_accuracy"].values())
     report = (tmp_path / "report.md").read_text()
     assert "quick version" in report and "99.58 / 98.77" in report and "Machine" in report
+    assert "AdamW(lr=0.002, weight_decay=0.05)" in report
     assert (tmp_path / "test_accuracy_fashion_mnist.png").stat().st_size > 1000
     saved = json.loads((tmp_path / "results.json").read_text())
     assert set(saved["test_accuracy"]) == set(VARIANTS)
@@ -55,10 +56,11 @@ def test_pooling_table_quick(tmp_path):
 @needs_fashion
 def test_pooling_table_quick_with_augmentation(tmp_path):
     results = experiments.load("pooling_table").run(quick=True, out_dir=str(tmp_path),
-                                                    augment=True)
+                                                    augment=True, weight_decay=0.0)
     assert all(0.0 <= acc <= 1.0 for acc in results["test_accuracy"].values())
-    assert "RandomCrop(padding=2) + RandomFlip('horizontal')" in (
-        tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "RandomCrop(padding=2) + RandomFlip('horizontal')" in report
+    assert "optimizer: Adam(lr=0.002)" in report
 
 
 @needs_fashion
