@@ -74,11 +74,14 @@ class MixedPrecision:
             return contextlib.nullcontext()
         return torch.autocast(self.device_type, dtype=self.dtype)
 
-    def output(self, out: Tensor) -> Tensor:
-        """The model's output as float32 (losses and metrics are computed in float32)."""
-        if self.dtype is not None and isinstance(out, Tensor) and out.dtype == self.dtype:
-            return out.float()
-        return out
+    def output(self, out):
+        """The model's output (a tensor, or a tuple or list of them) as float32: losses and
+        metrics are computed in float32."""
+        if self.dtype is None:
+            return out
+        if isinstance(out, (tuple, list)):
+            return type(out)(self.output(o) for o in out)
+        return out.float() if isinstance(out, Tensor) and out.dtype == self.dtype else out
 
     def backward_and_step(self, loss: Tensor, optimizer) -> None:
         """``loss.backward()`` and ``optimizer.step()``, scaled under float16.

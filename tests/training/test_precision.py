@@ -73,6 +73,14 @@ def test_mixed_precision_follows_the_float32_run(precision, tol):
         torch.testing.assert_close(low, ref, rtol=tol, atol=tol, msg=name)
 
 
+def test_outputs_of_several_tensors_come_back_float32():
+    amp = MixedPrecision(torch.bfloat16, "cpu")
+    low = torch.ones(2, dtype=torch.bfloat16)
+    out = amp.output((low, [low, torch.arange(3)]))
+    assert out[0].dtype == torch.float32 and out[1][0].dtype == torch.float32
+    assert out[1][1].dtype == torch.int64 and isinstance(out[1], list)
+
+
 def test_float16_skips_a_step_whose_gradients_overflow_and_lowers_the_scale():
     amp = MixedPrecision(torch.float16, "cpu")
     weight = torch.nn.Parameter(torch.ones(3))
