@@ -9,10 +9,12 @@ that is ``conv2d(x^T, g^T, padding=p, dilation=s)^T``, with the batch axis of th
 ``x^T = x.transpose(0, 1)`` playing the part of the channels and the output gradient ``g``
 that of a (dilated) kernel. On the CPU, ATen's (oneDNN's) weight-gradient kernel is slow for
 a first layer that reads a single-channel image with a 5x5 or larger kernel, LeNet-5's and
-the decks' first layer: this correlation is 1.5 to 2.5 times faster there (measured on a
-2-core AMD EPYC with AVX2). Elsewhere ATen's kernel is the faster one, so the layers use
-this path only in that case (:func:`use_correlation_weight_grad`);
-``benchmarks/conv_weight_grad.py`` checks the rule on another machine.
+the decks' first layer, on an AVX2 CPU: this correlation is 1.5 to 2.5 times faster there
+(measured on a 2-core AMD EPYC). Elsewhere ATen's kernel is the faster one, and on AVX-512
+CPUs for every shape (1.7x for LeNet-5's first layer on a 2-core Intel Xeon), so the layers
+use this path only in the first case (:func:`use_correlation_weight_grad`,
+:mod:`lamina.functional.cpu_kernels`); ``benchmarks/conv_weight_grad.py`` checks the rule on
+another machine.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lamina.functional import cpu_kernels
 from lamina.functional.conv import _pair
 
 __all__ = ["conv2d_correlation_grad", "correlation_grad_fits", "use_correlation_weight_grad"]
@@ -92,18 +95,21 @@ def _cpu_autocast() -> bool:
 def use_correlation_weight_grad(x: Tensor, weight: Tensor, groups: int, dilation) -> bool:
     """Whether :func:`conv2d_correlation_grad` is the faster backward for this convolution:
     a float32 CPU input with one channel, a kernel of at least 5x5, no groups or dilation,
-    a weight that will receive a gradient, and no CPU autocast (which would hand the
-    backward gradients of another dtype).
+    a weight that will receive a gradient, no CPU autocast (which would hand the backward
+    gradients of another dtype), on an AVX2 CPU
+    (:func:`lamina.functional.cpu_kernels.prefers_lamina_kernels`).
 
     Example:
+        >>> from lamina.functional.cpu_kernels import prefers_lamina_kernels
         >>> w = torch.zeros(6, 1, 5, 5, requires_grad=True)
-        >>> use_correlation_weight_grad(torch.zeros(8, 1, 28, 28), w, 1, (1, 1))
+        >>> use_correlation_weight_grad(torch.zeros(8, 1, 28, 28), w, 1, (1, 1)) == (
+        ...     prefers_lamina_kernels())
         True
         >>> use_correlation_weight_grad(torch.zeros(8, 3, 28, 28), w, 1, (1, 1))
         False
     """
     return (x.shape[1] == 1 and correlation_grad_fits(weight.shape, groups, dilation)
-            and x.device.type == "cpu"
+            and x.device.type == "cpu" and cpu_kernels.prefers_lamina_kernels()
             and x.dtype == torch.float32 and weight.requires_grad and torch.is_grad_enabled()
             and not _cpu_autocast())
 

@@ -17,6 +17,7 @@ from lamina._shapes import (
 )
 from lamina._validation import check_int_tuple, check_option, check_positive_int
 from lamina.errors import message
+from lamina.functional import cpu_kernels
 from lamina.functional.conv_grad import (
     conv2d_correlation_grad,
     correlation_grad_fits,
@@ -126,15 +127,18 @@ class _Conv(ActivatedLayer):
     @property
     def custom_backward(self) -> bool:
         """Whether the CPU backward is lamina's own (``conv2d_correlation_grad``): a built 2-D
-        convolution of a one-channel input with a kernel of at least 5x5.
+        convolution of a one-channel input with a kernel of at least 5x5, on an AVX2 CPU
+        (``lamina.functional.cpu_kernels.prefers_lamina_kernels``).
 
         Example:
             >>> import lamina as lm
-            >>> lm.Sequential([Conv2D(6, 5)], input_shape=(1, 28, 28)).layers[0].custom_backward
+            >>> from lamina.functional.cpu_kernels import prefers_lamina_kernels
+            >>> conv = lm.Sequential([Conv2D(6, 5)], input_shape=(1, 28, 28)).layers[0]
+            >>> conv.custom_backward == prefers_lamina_kernels()
             True
         """
         weight = getattr(self, "weight", None)
-        return (self.rank == 2 and weight is not None
+        return (self.rank == 2 and weight is not None and cpu_kernels.prefers_lamina_kernels()
                 and correlation_grad_fits(weight.shape, self.groups, self.dilation_rate))
 
     def preactivation(self, x: Tensor) -> Tensor:

@@ -7,12 +7,14 @@ import numbers
 import weakref
 from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from lamina._shapes import pool_output_length, same_padding
 from lamina._validation import check_int_tuple, check_option
 from lamina.errors import message
+from lamina.functional import cpu_kernels
 from lamina.functional.conv import lp_pool2d, max_unpool2d
 from lamina.functional.pooling import tiled_max_pool2d
 from lamina.layers.base import Layer
@@ -96,19 +98,28 @@ class _Pool(Layer):
 class _MaxPool(_Pool):
     @property
     def custom_backward(self) -> bool:
-        """Whether the CPU backward is lamina's own (``tiled_max_pool2d``: windows that tile).
+        """Whether the CPU backward is lamina's own (``tiled_max_pool2d``: windows that tile,
+        on an AVX2 CPU, ``lamina.functional.cpu_kernels.prefers_lamina_kernels``).
 
         Example:
-            >>> MaxPool2D(2).custom_backward, MaxPool2D(3, strides=2).custom_backward
-            (True, False)
+            >>> from lamina.functional.cpu_kernels import prefers_lamina_kernels
+            >>> MaxPool2D(2).custom_backward == prefers_lamina_kernels()
+            True
+            >>> MaxPool2D(3, strides=2).custom_backward
+            False
         """
-        return self.rank == 2 and self.pool_size == self.strides
+        return (self.rank == 2 and self.pool_size == self.strides
+                and cpu_kernels.prefers_lamina_kernels())
 
     def forward(self, x: Tensor) -> Tensor:
         pre_pad = self._padding_for(x)
         if pre_pad is not None:
             x = F.pad(x, pre_pad, value=float("-inf"))
-        if self.rank == 2 and self.pool_size == self.strides and x.device.type == "cpu":
+        # tiling windows on the CPU: the strided-view maxima, for training only where they
+        # beat ATen's kernel (cpu_kernels); without gradients they are faster everywhere
+        if (self.rank == 2 and self.pool_size == self.strides and x.device.type == "cpu"
+                and (cpu_kernels.prefers_lamina_kernels()
+                     or not (x.requires_grad and torch.is_grad_enabled()))):
             return tiled_max_pool2d(x, self.pool_size)
         return _MAX_POOL[self.rank](x, self.pool_size, self.strides)
 

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import lamina as lm
+from lamina.functional import cpu_kernels
 from lamina.functional.conv_grad import conv2d_correlation_grad, use_correlation_weight_grad
 from lamina.layers import Conv2D
 from tests.helpers import assert_matches_torch, copy_params, param_pairs
@@ -50,7 +52,8 @@ def test_weight_without_gradient_gets_none_and_input_still_gets_its_own():
         x.grad, torch.autograd.grad(F.conv2d(x, w, None, 1, 2).square().sum(), x)[0])
 
 
-def test_dispatch_rule():
+def test_dispatch_rule(monkeypatch):
+    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: True)
     w5 = torch.zeros(6, 1, 5, 5, requires_grad=True)
     x = torch.zeros(8, 1, 28, 28)
     assert use_correlation_weight_grad(x, w5, 1, (1, 1))
@@ -67,11 +70,29 @@ def test_dispatch_rule():
         assert layer.weight.grad.shape == (2, 1, 5, 5)
 
 
+def test_avx512_cpus_keep_onednns_weight_gradient(monkeypatch):
+    # oneDNN's AVX-512 kernel is the faster one there (benchmarks/conv_weight_grad.py)
+    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: False)
+    w5 = torch.zeros(6, 1, 5, 5, requires_grad=True)
+    assert not use_correlation_weight_grad(torch.zeros(8, 1, 28, 28), w5, 1, 1)
+    model = lm.Sequential([Conv2D(6, 5)], input_shape=(1, 28, 28))
+    assert not model.layers[0].custom_backward
+
+
+def test_cpu_rule_follows_torchs_kernel_capability():
+    assert cpu_kernels.prefers_lamina_kernels("AVX2")
+    assert not cpu_kernels.prefers_lamina_kernels("AVX512")
+    assert not cpu_kernels.prefers_lamina_kernels("DEFAULT")
+    expected = torch.backends.cpu.get_cpu_capability() == "AVX2"
+    assert cpu_kernels.prefers_lamina_kernels() is expected
+
+
 @pytest.mark.parametrize("kwargs, torch_kwargs", [
     ({}, {}), ({"strides": 2, "padding": 2}, {"stride": 2, "padding": 2}),
     ({"padding": "same"}, {"padding": "same"})])
-def test_conv2d_layer_takes_the_path_for_a_grayscale_first_layer_and_matches_nn(kwargs,
-                                                                                torch_kwargs):
+def test_conv2d_layer_takes_the_path_for_a_grayscale_first_layer_and_matches_nn(
+        kwargs, torch_kwargs, monkeypatch):
+    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: True)  # any CPU
     torch.manual_seed(0)
     layer = Conv2D(6, 5, **kwargs)
     layer.build((1, 16, 16))

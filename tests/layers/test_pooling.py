@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lamina.functional import cpu_kernels
 from lamina.layers import (
     AveragePooling1D,
     AveragePooling2D,
@@ -288,22 +289,29 @@ def test_inference_max_pooling_takes_the_strided_path_and_equals_torch(shape, po
 @pytest.mark.parametrize("shape, pool_size", [((4, 3, 28, 28), 2), ((2, 5, 11, 13), (3, 2)),
                                               ((2, 3, 9, 7), 3), ((2, 2, 8, 8), (1, 4))])
 @pytest.mark.parametrize("ties", [False, True])
-def test_training_max_pooling_equals_torch_in_values_and_gradients(shape, pool_size, ties):
-    # The strided-view path finds each window's first maximum (row-major) for the gradient,
-    # as ATen does; rounded ReLU outputs make many tied windows (zeros after a ReLU).
+@pytest.mark.parametrize("lamina_kernels", [True, False])
+def test_training_max_pooling_equals_torch_in_values_and_gradients(shape, pool_size, ties,
+                                                                  lamina_kernels, monkeypatch):
+    # The strided-view path (AVX2 CPUs) finds each window's first maximum (row-major) for the
+    # gradient, as ATen does; rounded ReLU outputs make many tied windows (zeros after a ReLU).
+    # Other CPUs train through ATen's kernel.
+    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: lamina_kernels)
     torch.manual_seed(0)
     x = torch.randn(shape)
     if ties:
         x = x.round().relu()
     ours, ref = x.clone().requires_grad_(), x.clone().requires_grad_()
     got, want = MaxPool2D(pool_size)(ours), F.max_pool2d(ref, pool_size)
+    assert (got.grad_fn.name() == "_TiledMaxPoolBackward") is lamina_kernels
     grad = torch.randn_like(want)
     got.backward(grad)
     want.backward(grad)
     assert torch.equal(got, want) and torch.equal(ours.grad, ref.grad)
 
 
-def test_training_max_pooling_passes_gradcheck_and_gradgradcheck():
+@pytest.mark.parametrize("lamina_kernels", [True, False])
+def test_training_max_pooling_passes_gradcheck_and_gradgradcheck(lamina_kernels, monkeypatch):
+    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: lamina_kernels)
     x = torch.randn(2, 2, 6, 7, dtype=torch.float64, requires_grad=True)
     layer = MaxPool2D(2)
     assert torch.autograd.gradcheck(layer, (x,))

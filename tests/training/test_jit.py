@@ -6,6 +6,7 @@ import torch
 
 import lamina as lm
 from lamina.errors import LaminaWarning
+from lamina.functional import cpu_kernels
 
 
 def train(jit):
@@ -146,6 +147,7 @@ def test_conv_nets_and_layers_with_their_own_backward_keep_the_forward_graph(mon
         return fn
 
     monkeypatch.setattr(torch, "compile", recording_compile)
+    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: True)  # any CPU
     model, _ = train(True)  # a one-channel 5x5 Conv2D and a tiling MaxPool2D
     assert model.layers[0].custom_backward and model.layers[1].custom_backward
     assert not lm.layers.MaxPool2D(3, strides=2).custom_backward

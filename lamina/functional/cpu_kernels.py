@@ -1,0 +1,34 @@
+"""Where lamina's own CPU training kernels beat ATen's: on CPUs whose vector kernels are AVX2.
+
+Two layers carry a CPU backward of their own: ``Conv2D`` on a one-channel input with a 5x5
+or larger kernel (the weight gradient as a correlation, ``conv_grad``) and ``MaxPool2D`` with
+tiling windows (element-wise maxima of strided views, ``pooling``). Both were written against
+oneDNN's and ATen's AVX2 kernels and beat them there: on a 2-core AMD EPYC (AVX2) LeNet-5's
+first-layer weight gradient ran 1.5-2.5x faster. On an AVX-512 CPU (2-core Intel Xeon,
+Sapphire Rapids) ATen's kernels are the faster ones: the correlation took 1.7x oneDNN's
+time, and a LeNet-5 training step 7.3 ms with the tiled pooling against 6.8 ms with ATen's
+(SGD, batch 128, 2 threads, medians of 6 alternated epochs). So training uses them only on
+AVX2 CPUs; inference keeps the tiled max pooling everywhere (no index bookkeeping, several
+times faster than ATen's). ``benchmarks/conv_weight_grad.py`` checks the rule on a machine.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["CAPABILITY", "prefers_lamina_kernels"]
+
+#: The vector instructions PyTorch's CPU kernels use on this machine ("AVX2", "AVX512", ...).
+CAPABILITY = torch.backends.cpu.get_cpu_capability()
+
+
+def prefers_lamina_kernels(capability: str | None = None) -> bool:
+    """Whether lamina's own CPU backward kernels are the faster ones for training: when
+    ``capability`` (this machine's ``torch.backends.cpu.get_cpu_capability()`` by default)
+    is ``"AVX2"``.
+
+    Example:
+        >>> prefers_lamina_kernels("AVX2"), prefers_lamina_kernels("AVX512")
+        (True, False)
+    """
+    return (CAPABILITY if capability is None else capability) == "AVX2"
