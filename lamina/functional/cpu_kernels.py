@@ -7,9 +7,10 @@ oneDNN's and ATen's AVX2 kernels and beat them there: on a 2-core AMD EPYC (AVX2
 first-layer weight gradient ran 1.5-2.5x faster. On an AVX-512 CPU (2-core Intel Xeon,
 Sapphire Rapids) ATen's kernels are the faster ones: the correlation took 1.7x oneDNN's
 time, and a LeNet-5 training step 7.3 ms with the tiled pooling against 6.8 ms with ATen's
-(SGD, batch 128, 2 threads, medians of 6 alternated epochs). So training uses them only on
-AVX2 CPUs; inference keeps the tiled max pooling everywhere (no index bookkeeping, several
-times faster than ATen's). ``benchmarks/conv_weight_grad.py`` checks the rule on a machine.
+(SGD, batch 128, 2 threads, medians of 6 alternated epochs). So eager training uses them
+only on AVX2 CPUs; inference keeps the tiled max pooling everywhere (no index bookkeeping,
+several times faster than ATen's), and so does ``jit`` (Inductor's own lowering of the
+pooling backward is the slow one there: LeNet-5 epochs of 5.7 s against 3.1 s eager). ``benchmarks/conv_weight_grad.py`` checks the rule on a machine.
 """
 
 from __future__ import annotations

@@ -98,27 +98,25 @@ class _Pool(Layer):
 class _MaxPool(_Pool):
     @property
     def custom_backward(self) -> bool:
-        """Whether the CPU backward is lamina's own (``tiled_max_pool2d``: windows that tile,
-        on an AVX2 CPU, ``lamina.functional.cpu_kernels.prefers_lamina_kernels``).
+        """Whether the CPU backward can be lamina's own (``tiled_max_pool2d``: windows that
+        tile); it is under ``jit`` on any CPU, and in eager training on AVX2 CPUs.
 
         Example:
-            >>> from lamina.functional.cpu_kernels import prefers_lamina_kernels
-            >>> MaxPool2D(2).custom_backward == prefers_lamina_kernels()
-            True
-            >>> MaxPool2D(3, strides=2).custom_backward
-            False
+            >>> MaxPool2D(2).custom_backward, MaxPool2D(3, strides=2).custom_backward
+            (True, False)
         """
-        return (self.rank == 2 and self.pool_size == self.strides
-                and cpu_kernels.prefers_lamina_kernels())
+        return self.rank == 2 and self.pool_size == self.strides
 
     def forward(self, x: Tensor) -> Tensor:
         pre_pad = self._padding_for(x)
         if pre_pad is not None:
             x = F.pad(x, pre_pad, value=float("-inf"))
-        # tiling windows on the CPU: the strided-view maxima, for training only where they
-        # beat ATen's kernel (cpu_kernels); without gradients they are faster everywhere
+        # Tiling windows on the CPU: the strided-view maxima. Without gradients they are the
+        # faster ones everywhere; in eager training only on AVX2 CPUs (cpu_kernels); under
+        # torch.compile always, as their backward stays ATen's opaque kernel where Inductor's
+        # lowering of the pooling backward is several times slower.
         if (self.rank == 2 and self.pool_size == self.strides and x.device.type == "cpu"
-                and (cpu_kernels.prefers_lamina_kernels()
+                and (cpu_kernels.prefers_lamina_kernels() or torch.compiler.is_compiling()
                      or not (x.requires_grad and torch.is_grad_enabled()))):
             return tiled_max_pool2d(x, self.pool_size)
         return _MAX_POOL[self.rank](x, self.pool_size, self.strides)

@@ -309,6 +309,15 @@ def test_training_max_pooling_equals_torch_in_values_and_gradients(shape, pool_s
     assert torch.equal(got, want) and torch.equal(ours.grad, ref.grad)
 
 
+def test_compiled_training_keeps_the_tiled_path_on_any_cpu(monkeypatch):
+    # Inductor's own lowering of the pooling backward is the slow part of a compiled step
+    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: False)
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    assert MaxPool2D(2)(x).grad_fn.name() == "_TiledMaxPoolBackward"
+    assert MaxPool2D(2).custom_backward
+
+
 @pytest.mark.parametrize("lamina_kernels", [True, False])
 def test_training_max_pooling_passes_gradcheck_and_gradgradcheck(lamina_kernels, monkeypatch):
     monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: lamina_kernels)
