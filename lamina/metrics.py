@@ -6,7 +6,9 @@ only launches tensor ops; ``result()`` returns a 0-d tensor; the trainer reads i
 epoch. Each batch is weighted by its number of samples (or positions), so the result
 over uneven batches equals the metric over the whole data set.
 
-Metrics see the model's final outputs (probabilities, not logits).
+Metrics see the model's final outputs (probabilities, not logits), except metrics that read
+only each row's argmax (``reads_argmax_only``, as ``Accuracy``): with a softmax or sigmoid
+fused into the loss, ``fit`` hands them the logits, whose argmax is the same.
 
 Example:
     >>> import torch
@@ -68,6 +70,9 @@ class Metric:
 
     default_name: ClassVar[str] = "metric"
     direction: str = "min"
+    #: True when, for ``(N, C)`` scores with ``C > 1``, ``update`` reads only each row's argmax,
+    #: which a fused softmax or sigmoid does not change: ``fit`` then skips applying it.
+    reads_argmax_only: ClassVar[bool] = False
 
     def __init__(self, *, name: str | None = None):
         self.name = name or self.default_name
@@ -219,6 +224,7 @@ class Accuracy(Metric):
 
     default_name = "accuracy"
     direction = "max"
+    reads_argmax_only = True
 
     def __init__(self, *, threshold: float = 0.5, name: str | None = None):
         super().__init__(name=name)

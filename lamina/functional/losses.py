@@ -208,6 +208,8 @@ def categorical_crossentropy(
         name, y_pred, y_true, fix="For integer labels use `sparse_categorical_crossentropy`."
     )
     if from_logits:
+        if reduction == "mean":  # the mean over every position, in one fused kernel
+            return F.cross_entropy(y_pred, y_true)
         loss = F.cross_entropy(y_pred, y_true, reduction="none")
     else:
         loss = -(y_true * torch.log(_class_probabilities(y_pred))).sum(dim=1)
@@ -257,6 +259,8 @@ def sparse_categorical_crossentropy(
             )
     y_true = y_true.long()
     if from_logits:
+        if reduction == "mean":  # the mean over every position, in one fused kernel
+            return F.cross_entropy(y_pred, y_true)
         loss = F.cross_entropy(y_pred, y_true, reduction="none")
     else:
         loss = F.nll_loss(torch.log(_class_probabilities(y_pred)), y_true, reduction="none")

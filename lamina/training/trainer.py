@@ -388,9 +388,17 @@ class Trainer:
             self._reg_sum = reg * n if self._reg_sum is None else self._reg_sum.add_(reg * n)
         self._count += n
         if self.metrics:
-            pred = self.output_activation(out) if self.output_activation is not None else out
+            pred = out
+            if self.output_activation is not None and not self._argmax_invariant(out):
+                pred = self.output_activation(out)
             for metric in self.metrics:
                 metric.update(pred, y)
+
+    def _argmax_invariant(self, out: Tensor) -> bool:
+        """Whether the metrics read only the argmax of each row of ``(N, C)`` scores, which
+        the fused output activation (softmax or sigmoid, monotone along a row) keeps."""
+        return (out.ndim == 2 and out.shape[1] > 1
+                and all(metric.reads_argmax_only for metric in self.metrics))
 
     def reset(self) -> None:
         """Zero the loss and metric accumulators."""

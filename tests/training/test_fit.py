@@ -81,6 +81,37 @@ def test_fused_sigmoid_binary_crossentropy_matches_torch():
     assert scores["accuracy"] == pytest.approx(((p > 0.5).float() == yt).float().mean().item())
 
 
+def test_argmax_metrics_skip_the_fused_softmax_and_others_still_get_probabilities():
+    # accuracy reads each row's argmax, which the softmax keeps: fit skips computing it;
+    # a metric that reads the values still receives probabilities
+    seen = []
+
+    class RowSum(lm.metrics.Metric):
+        default_name = "row_sum"
+
+        def update(self, y_pred, y_true):
+            seen.append(y_pred.sum(1))
+            self._accumulate(y_pred.sum(), y_pred.shape[0])
+
+    x, y = blobs(n=64, classes=4)
+    model = lm.Sequential([layers.Dense(4, activation="softmax")], input_shape=(4,))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", RowSum()])
+    scores = model.evaluate(x, y, batch_size=16)
+    with torch.no_grad():
+        logits = model.forward_logits(torch.tensor(x, dtype=torch.float32))
+    assert scores["accuracy"] == pytest.approx(
+        (logits.argmax(1) == torch.tensor(y)).float().mean().item())
+    torch.testing.assert_close(torch.cat(seen), torch.ones(64))
+    assert scores["row_sum"] == pytest.approx(1.0)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    calls = []
+    activation = model._trainer.output_activation
+    model._trainer.output_activation = lambda t: calls.append(t) or activation(t)
+    assert model.evaluate(x, y, batch_size=16)["accuracy"] == scores["accuracy"]
+    assert calls == []
+
+
 def test_validation_split_holds_out_the_last_samples():
     x, y = blobs(n=100)
     model = classifier()
