@@ -98,6 +98,12 @@ def test_segmentation_shapes_class_axis_1():
         L.sparse_categorical_crossentropy(logits, labels, from_logits=True, reduction="none"),
         per_pixel.mean((1, 2)),
     )
+    # soft per-pixel targets: the mean over every pixel of -sum_c t log softmax(z)
+    soft = torch.softmax(torch.randn(2, C, 3, 5, generator=g, dtype=torch.float64), 1)
+    torch.testing.assert_close(
+        L.categorical_crossentropy(logits, soft, from_logits=True),
+        -(soft * torch.log_softmax(logits, 1)).sum(1).mean(),
+    )
     one_hot = F.one_hot(labels, C).permute(0, 3, 1, 2).double()
     torch.testing.assert_close(
         L.categorical_crossentropy(torch.softmax(logits, 1), one_hot),

@@ -10,7 +10,8 @@ time, and a LeNet-5 training step 7.3 ms with the tiled pooling against 6.8 ms w
 (SGD, batch 128, 2 threads, medians of 6 alternated epochs). So eager training uses them
 only on AVX2 CPUs; inference keeps the tiled max pooling everywhere (no index bookkeeping,
 several times faster than ATen's), and so does ``jit`` (Inductor's own lowering of the
-pooling backward is the slow one there: LeNet-5 epochs of 5.7 s against 3.1 s eager). ``benchmarks/conv_weight_grad.py`` checks the rule on a machine.
+pooling backward is the slow one there: LeNet-5 epochs of 5.7 s against 3.1 s eager).
+``benchmarks/conv_weight_grad.py`` checks the rule on a machine.
 """
 
 from __future__ import annotations

@@ -53,12 +53,18 @@ def _first_max_indices(x: Tensor, views, out: Tensor, kh: int, kw: int) -> Tenso
     return indices
 
 
+def _aten_max_pool_backward(grad: Tensor, x: Tensor, indices: Tensor, kh: int,
+                            kw: int) -> Tensor:
+    """ATen's backward of a ``kh x kw`` max pooling at stride ``(kh, kw)``, without padding."""
+    return torch.ops.aten.max_pool2d_with_indices_backward(
+        grad, x, [kh, kw], [kh, kw], [0, 0], [1, 1], False, indices)
+
+
 @torch.library.custom_op("lamina::max_pool2d_backward", mutates_args=())
 def _max_pool_backward(grad: Tensor, x: Tensor, indices: Tensor, kh: int, kw: int) -> Tensor:
     """ATen's max-pool backward, as an opaque op: ``torch.compile`` calls it as it is instead
     of lowering it (Inductor's CPU lowering of this op is several times slower)."""
-    return torch.ops.aten.max_pool2d_with_indices_backward(
-        grad, x, [kh, kw], [kh, kw], [0, 0], [1, 1], False, indices)
+    return _aten_max_pool_backward(grad, x, indices, kh, kw)
 
 
 @_max_pool_backward.register_fake
@@ -103,11 +109,9 @@ class _TiledMaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, indices = ctx.saved_tensors
-        if _eager_first_order(grad):  # the kernel itself: the wrappers cost 0.25 ms a step
-            kh, kw = ctx.kernel
-            return torch.ops.aten.max_pool2d_with_indices_backward(
-                grad, x, [kh, kw], [kh, kw], [0, 0], [1, 1], False, indices), None, None
-        return _MaxPoolBackward.apply(grad, x, indices, *ctx.kernel), None, None
+        # eagerly, the kernel itself: the op and its wrapper cost 0.25 ms a LeNet-5 step
+        backward = _aten_max_pool_backward if _eager_first_order(grad) else _MaxPoolBackward.apply
+        return backward(grad, x, indices, *ctx.kernel), None, None
 
 
 def _eager_first_order(grad: Tensor) -> bool:
