@@ -30,6 +30,10 @@ def test_model_round_trip_predicts_identically(tmp_path):
     model.save(path)
     loaded = lm.load_model(path)
     assert loaded.name == "tiny" and isinstance(loaded.layers[1], layers.BatchNorm)
+    # uncompiled, the loaded model keeps the default layout, while compile may pick NHWC
+    # (channels_last="auto"): equal up to the convolutions' float rounding
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6, atol=1e-7)
+    loaded.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     for key, value in model.state_dict().items():
         assert torch.equal(value, loaded.state_dict()[key]), key

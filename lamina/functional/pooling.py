@@ -27,6 +27,10 @@ def _window_max(views) -> Tensor:
     if len(views) == 1:
         return views[0].clone()
     out = torch.maximum(views[0], views[1])
+    if torch.compiler.is_compiling():  # Dynamo breaks the graph at an NHWC `out=`
+        for view in views[2:]:
+            out = torch.maximum(out, view)
+        return out
     for view in views[2:]:
         torch.maximum(out, view, out=out)
     return out

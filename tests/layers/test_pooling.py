@@ -336,3 +336,12 @@ def test_tiled_max_pool2d_takes_unbatched_input_like_torch():
     got.sum().backward()
     want.sum().backward()
     assert torch.equal(got, want) and torch.equal(ours.grad, ref.grad)
+
+
+def test_tiled_max_pool2d_compiles_whole_on_channels_last_maps():
+    # an NHWC map's window maxima are NHWC: an `out=` there made Dynamo break the graph
+    from lamina.functional.pooling import tiled_max_pool2d
+
+    x = torch.randn(2, 3, 6, 8).contiguous(memory_format=torch.channels_last)
+    compiled = torch.compile(lambda t: tiled_max_pool2d(t, 2), fullgraph=True, backend="eager")
+    assert torch.equal(compiled(x), F.max_pool2d(x, 2))

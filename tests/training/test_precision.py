@@ -12,6 +12,7 @@ import torch
 import lamina as lm
 from lamina.checkpoint import load_state
 from lamina.errors import LaminaWarning
+from lamina.functional import cpu_kernels
 from lamina.models.model import _channels_last, _cuda_graphs
 from lamina.training.precision import MixedPrecision, resolve_precision
 from lamina.training.resume import checkpoint_path
@@ -151,10 +152,18 @@ def test_channels_last_batches_reach_the_convolution_nhwc():
     assert layouts and all(layouts)
 
 
-def test_auto_layout_and_cuda_graphs_follow_the_device():
+def test_auto_layout_and_cuda_graphs_follow_the_device(monkeypatch):
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
     assert _channels_last(lm.zoo.LeNet5(), cuda, "auto")
+    assert _channels_last(lm.zoo.LeNet5(), cuda, "auto", jit=True)
+    assert cpu_kernels.prefers_channels_last("AVX512")
+    assert not cpu_kernels.prefers_channels_last("AVX2")
+    monkeypatch.setattr(cpu_kernels, "prefers_channels_last", lambda: False)  # an AVX2 CPU
     assert not _channels_last(lm.zoo.LeNet5(), cpu, "auto")
+    monkeypatch.setattr(cpu_kernels, "prefers_channels_last", lambda: True)  # an AVX-512 one
+    assert _channels_last(lm.zoo.LeNet5(), cpu, "auto")
+    assert not _channels_last(lm.zoo.LeNet5(), cpu, "auto", jit=True)  # measured slower
+    assert not _channels_last(lm.zoo.MLP((8,), input_shape=(4,)), cpu, "auto")
     assert not _channels_last(lm.zoo.MLP((8,), input_shape=(4,)), cuda, "auto")
     assert _channels_last(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)), cuda, "auto")
     with pytest.raises(ValueError, match="channels_last='yes'"):
