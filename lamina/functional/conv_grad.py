@@ -96,7 +96,7 @@ def use_correlation_weight_grad(x: Tensor, weight: Tensor, groups: int, dilation
     """Whether :func:`conv2d_correlation_grad` is the faster backward for this convolution:
     a float32 CPU input with one channel, a kernel of at least 5x5, no groups or dilation,
     a weight that will receive a gradient, no CPU autocast (which would hand the backward
-    gradients of another dtype), on an AVX2 CPU
+    gradients of another dtype), NCHW weights, on an AVX2 CPU
     (:func:`lamina.functional.cpu_kernels.prefers_lamina_kernels`).
 
     Example:
@@ -110,6 +110,7 @@ def use_correlation_weight_grad(x: Tensor, weight: Tensor, groups: int, dilation
     """
     return (x.shape[1] == 1 and correlation_grad_fits(weight.shape, groups, dilation)
             and x.device.type == "cpu" and cpu_kernels.prefers_lamina_kernels()
+            and not cpu_kernels.is_channels_last(weight)
             and x.dtype == torch.float32 and weight.requires_grad and torch.is_grad_enabled()
             and not _cpu_autocast())
 

@@ -127,8 +127,8 @@ class _Conv(ActivatedLayer):
     @property
     def custom_backward(self) -> bool:
         """Whether the CPU backward is lamina's own (``conv2d_correlation_grad``): a built 2-D
-        convolution of a one-channel input with a kernel of at least 5x5, on an AVX2 CPU
-        (``lamina.functional.cpu_kernels.prefers_lamina_kernels``).
+        convolution of a one-channel input with a kernel of at least 5x5, stored NCHW, on
+        an AVX2 CPU (``lamina.functional.cpu_kernels.prefers_lamina_kernels``).
 
         Example:
             >>> import lamina as lm
@@ -139,6 +139,7 @@ class _Conv(ActivatedLayer):
         """
         weight = getattr(self, "weight", None)
         return (self.rank == 2 and weight is not None and cpu_kernels.prefers_lamina_kernels()
+                and not cpu_kernels.is_channels_last(weight)
                 and correlation_grad_fits(weight.shape, self.groups, self.dilation_rate))
 
     def preactivation(self, x: Tensor) -> Tensor:

@@ -112,11 +112,13 @@ class _MaxPool(_Pool):
         if pre_pad is not None:
             x = F.pad(x, pre_pad, value=float("-inf"))
         # Tiling windows on the CPU: the strided-view maxima. Without gradients they are the
-        # faster ones everywhere; in eager training only on AVX2 CPUs (cpu_kernels); under
-        # torch.compile always, as their backward stays ATen's opaque kernel where Inductor's
-        # lowering of the pooling backward is several times slower.
+        # faster ones everywhere; in eager training only for NCHW maps on AVX2 CPUs
+        # (cpu_kernels); under torch.compile always, as their backward stays ATen's opaque
+        # kernel where Inductor's lowering of the pooling backward is several times slower.
         if (self.rank == 2 and self.pool_size == self.strides and x.device.type == "cpu"
-                and (cpu_kernels.prefers_lamina_kernels() or torch.compiler.is_compiling()
+                and ((cpu_kernels.prefers_lamina_kernels()
+                      and not cpu_kernels.is_channels_last(x))
+                     or torch.compiler.is_compiling()
                      or not (x.requires_grad and torch.is_grad_enabled()))):
             return tiled_max_pool2d(x, self.pool_size)
         return _MAX_POOL[self.rank](x, self.pool_size, self.strides)

@@ -133,9 +133,9 @@ class Model(Layer):
                 ``"32"``.
             channels_last: store 2-D convolutions' weights and input batches NHWC.
                 ``"auto"``: for nets with a 2-D convolution on a CUDA device, and without
-                ``jit`` on AVX-512 CPUs (eager LeNet-5 epochs 7 % faster there, deck 004's
-                nets up to 33 %; 10 % slower on an AVX2 CPU; see
-                ``lamina.functional.cpu_kernels``). Defaults to ``"auto"``.
+                ``jit`` on AVX2 and AVX-512 CPUs (eager LeNet-5 epochs 7 % faster on an
+                AVX-512 Xeon, 25 % on the same held to AVX2, deck 004's nets up to 33 %;
+                see ``lamina.functional.cpu_kernels``). Defaults to ``"auto"``.
             cuda_graphs: with ``jit=True`` on a CUDA device, replay the compiled step as
                 CUDA graphs (kernel launches dominate small models there). ``"auto"``: on
                 whenever ``jit`` runs on CUDA; ignored, with a warning when asked for

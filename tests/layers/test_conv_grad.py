@@ -79,6 +79,20 @@ def test_avx512_cpus_keep_onednns_weight_gradient(monkeypatch):
     assert not model.layers[0].custom_backward
 
 
+def test_channels_last_weights_keep_onednns_weight_gradient(monkeypatch):
+    # an NHWC model (compile(channels_last=...)) trains with oneDNN's NHWC kernels
+    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: True)
+    w5 = torch.zeros(6, 1, 5, 5, requires_grad=True)
+    nhwc = w5.detach().to(memory_format=torch.channels_last).requires_grad_()
+    x = torch.zeros(8, 1, 28, 28)
+    assert use_correlation_weight_grad(x, w5, 1, 1)
+    assert not use_correlation_weight_grad(x, nhwc, 1, 1)
+    model = lm.Sequential([Conv2D(6, 5)], input_shape=(1, 28, 28))
+    assert model.layers[0].custom_backward
+    model.to(memory_format=torch.channels_last)
+    assert not model.layers[0].custom_backward
+
+
 def test_cpu_rule_follows_torchs_kernel_capability():
     assert cpu_kernels.prefers_lamina_kernels("AVX2")
     assert not cpu_kernels.prefers_lamina_kernels("AVX512")

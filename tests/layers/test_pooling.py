@@ -345,3 +345,14 @@ def test_tiled_max_pool2d_compiles_whole_on_channels_last_maps():
     x = torch.randn(2, 3, 6, 8).contiguous(memory_format=torch.channels_last)
     compiled = torch.compile(lambda t: tiled_max_pool2d(t, 2), fullgraph=True, backend="eager")
     assert torch.equal(compiled(x), F.max_pool2d(x, 2))
+
+
+def test_channels_last_training_maps_take_atens_pooling_even_on_avx2(monkeypatch):
+    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: True)
+    x = torch.randn(2, 3, 8, 8).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    got, want = MaxPool2D(2)(x), F.max_pool2d(x, 2)
+    assert got.grad_fn.name() != "_TiledMaxPoolBackward"
+    assert torch.equal(got, want)
+    nchw = x.detach().contiguous().requires_grad_()
+    assert MaxPool2D(2)(nchw).grad_fn.name() == "_TiledMaxPoolBackward"

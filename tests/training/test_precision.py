@@ -157,10 +157,11 @@ def test_auto_layout_and_cuda_graphs_follow_the_device(monkeypatch):
     assert _channels_last(lm.zoo.LeNet5(), cuda, "auto")
     assert _channels_last(lm.zoo.LeNet5(), cuda, "auto", jit=True)
     assert cpu_kernels.prefers_channels_last("AVX512")
-    assert not cpu_kernels.prefers_channels_last("AVX2")
-    monkeypatch.setattr(cpu_kernels, "prefers_channels_last", lambda: False)  # an AVX2 CPU
+    assert cpu_kernels.prefers_channels_last("AVX2")
+    assert not cpu_kernels.prefers_channels_last("DEFAULT")
+    monkeypatch.setattr(cpu_kernels, "prefers_channels_last", lambda: False)  # e.g. no AVX2
     assert not _channels_last(lm.zoo.LeNet5(), cpu, "auto")
-    monkeypatch.setattr(cpu_kernels, "prefers_channels_last", lambda: True)  # an AVX-512 one
+    monkeypatch.setattr(cpu_kernels, "prefers_channels_last", lambda: True)  # an x86 with AVX2
     assert _channels_last(lm.zoo.LeNet5(), cpu, "auto")
     assert not _channels_last(lm.zoo.LeNet5(), cpu, "auto", jit=True)  # a tie there
     assert not _channels_last(lm.zoo.MLP((8,), input_shape=(4,)), cpu, "auto")
