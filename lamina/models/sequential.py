@@ -11,6 +11,7 @@ from lamina.layers._activated import ActivatedLayer
 from lamina.layers.base import Layer
 from lamina.layers.core import Activation
 from lamina.layers.input_spec import format_shape
+from lamina.models._fusion import run_layers
 from lamina.models.model import Model
 
 __all__ = ["Sequential"]
@@ -126,9 +127,7 @@ class Sequential(Model):
         return super().compute_output_shape(input_shape)
 
     def forward(self, x: Tensor) -> Tensor:
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        return run_layers(self.layers, x)
 
     def output_activation_name(self) -> str | None:
         if not len(self.layers):
@@ -140,8 +139,7 @@ class Sequential(Model):
 
     def forward_logits(self, x: Tensor) -> Tensor:
         *body, last = self.layers
-        for layer in body:
-            x = layer(x)
+        x = run_layers(body, x)
         return x if isinstance(last, Activation) else last.preactivation(x)
 
     def summary_rows(self) -> list[tuple[str, str, int]]:
