@@ -7,7 +7,7 @@ on x86 CPUs with AVX2 or AVX-512 vector kernels (:func:`prefers_channels_last`).
 on a 2-core Intel Xeon (Sapphire Rapids, AVX-512): LeNet-5 3.13 s against 2.93 s (60,000
 images), deck 004's max-pool net 1.40 s against 0.93 s (12,800), ResNet-20 3.43 s against
 2.94 s (2,560). The same Xeon held to AVX2 (``ATEN_CPU_CAPABILITY=avx2
-ONEDNN_MAX_CPU_ISA=AVX2``), LeNet-5 on 19,200 images: NCHW with lamina's kernels below
+ONEDNN_MAX_CPU_ISA=AVX2``), LeNet-5 on 19,200 images: NCHW with lamina's kernels (below)
 1.24 s, NCHW with ATen's 1.28 s, NHWC with ATen's 0.93 s, NHWC with lamina's 1.36 s (that
 last one 9.5 % slower than the first, as the 10 % measured on a 2-core AMD EPYC, AVX2,
 before this rule). With ``jit`` the layouts tie (0.62 s against 0.63 s, AVX-512), and

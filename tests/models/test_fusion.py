@@ -66,6 +66,9 @@ def test_whatever_could_see_the_swap_keeps_the_layer_by_layer_run():
     assert seen and seen[0] >= 0.0  # the hook saw the ReLU's output
     handle.remove()
     assert fusion.pools_before_activation(conv, pool)
+    handle = pool.register_full_backward_hook(lambda m, gi, go: None)
+    assert not fusion.pools_before_activation(conv, pool)
+    handle.remove()
     assert not fusion.pools_before_activation(conv, layers.AvgPool2D(2))
     regularized = convnet(activity=lm.regularizers.l1(0.01))
     assert not fusion.pools_before_activation(*regularized.layers[:2])
