@@ -131,8 +131,9 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 25,
     91.26 +- 0.21 / 90.06 +- 0.41 / 91.34 +- 0.21 (mean +- sd), the strided net 1.2 points
     behind and the one that moves with the seed. Seed 0 again on an Intel Xeon, NHWC
     (``channels_last="auto"``, 2026-12-05): 91.01 / 90.40 / 91.41 (spread 1.01; 339 s for
-    the three on 2 threads): the rounding of another layout and CPU moves the spread across
-    the 1-point line. On seed 1 the strided net also gave 89.65 in 40 epochs and 89.8 with
+    the three on 2 threads), seed 1 91.14 / 89.60 / 91.22 (1.62), seed 2 91.24 / 90.01 /
+    91.38 (1.37), seed 3 91.25 / 90.14 / 91.00 (1.11): 91.16 +- 0.11 / 90.04 +- 0.33 /
+    91.25 +- 0.19, the same 1.2-point gap as with NCHW. On seed 1 the strided net also gave 89.65 in 40 epochs and 89.8 with
     ``weight_decay=0.1``. Before, Adam at 3e-3 for 15 epochs: seed 0 90.8 / 90.0 / 91.6
     (train 94.9 / 94.2 / 96.6), seed 1 strided 89.3, conv + stride-2 conv 91.0; the same
     with ``augment=True`` 90.1 / 88.2 / 90.8 (train 91.4 / 89.2 / 91.6: these small nets
