@@ -72,7 +72,7 @@ def run(quick: bool = False, out_dir: str | None = None, epochs: int = 10,
         results["seconds"][name] = seconds
         report.row(["optimizer", "initial learning rate", "train accuracy", "test accuracy",
                     "seconds"], [name, initial_lr, history.history["accuracy"][-1], test,
-                                 round(seconds, 1)])
+                                 f"{seconds:.1f}"])
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, history in histories.items():

@@ -75,7 +75,7 @@ def run(quick: bool = False, out_dir: str | None = None) -> dict:
             results["runs"].append({"model": kind, "seed": seed, **out})
             report.row(["model", "seed", "solved", "test strings correct", "epochs",
                         "seconds"], [kind, seed, out["solved"], out["fraction_correct"],
-                                     out["epochs"], round(out["seconds"], 1)])
+                                     out["epochs"], f"{out['seconds']:.1f}"])
     report.row(["model", "runs solved (ours)", "published (H&S Table 1)"],
                ["LSTM", f"{results['lstm_solved']}/{settings['seeds']}", "97-100%"])
     report.row(["model", "runs solved (ours)", "published (H&S Table 1)"],

@@ -117,7 +117,7 @@ def run(quick: bool = False, out_dir: str | None = None, *, lags=None,
             report.row(["T", "model", "test accuracy (|err| < 0.04)", "final train MSE",
                         "gradient decay per step at init", "seconds"],
                        [steps, kind, out["accuracy"], out["loss"],
-                        out["flow_before"].decay_rate(), round(out["seconds"], 1)])
+                        out["flow_before"].decay_rate(), f"{out['seconds']:.1f}"])
     longest = settings["lags"][-1]
     fig = plot_gradient_flow({f"{kind} ({when})": flows[(kind, longest)][f"flow_{when}"]
                               for kind in ("rnn", "lstm") for when in ("before", "after")})
