@@ -25,7 +25,7 @@ from lamina import layers
 from lamina.experiments._report import Report
 from lamina.viz._mpl import pyplot
 
-__all__ = ["run", "build", "VARIANTS", "PUBLISHED"]
+__all__ = ["run", "build", "error_ratios", "VARIANTS", "PUBLISHED"]
 
 #: variant -> description of one stage
 VARIANTS = {
@@ -98,6 +98,29 @@ def _load(name: str, quick: bool):
     return (x[:, None] / 255.0, y), (xt[:, None] / 255.0, yt)
 
 
+def error_ratios(test_accuracy: dict) -> dict:
+    """Each variant's test error over the max-pool net's: the deck's gaps measured in errors,
+    comparable across data sets whose error rates differ tenfold.
+
+    Example:
+        >>> error_ratios({v: test / 100 for v, (_, test) in PUBLISHED.items()})["stride_2"]
+        1.374
+    """
+    reference = 1.0 - test_accuracy["max_pool"]
+    return {v: round((1.0 - acc) / reference, 3) for v, acc in test_accuracy.items()}
+
+
+def _deck_error_ratios() -> dict:
+    return error_ratios({v: test / 100 for v, (_, test) in PUBLISHED.items()})
+
+
+def _ratio_table(report: Report, title: str, test_accuracy: dict) -> None:
+    ours, deck = error_ratios(test_accuracy), _deck_error_ratios()
+    for variant in VARIANTS:
+        report.row(["data", "variant", "test error / max pool's", "deck, MNIST"],
+                   [title, VARIANTS[variant], f"{ours[variant]:.2f}", f"{deck[variant]:.2f}"])
+
+
 def _figure(report: Report, curves: dict, dataset: str) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -146,7 +169,10 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 25,
     256 for 30 epochs 90.4; batch 32 at lr 1e-3 90.1; 25 epochs, decay 0.05 and label
     smoothing 90.5. The strided net stays about 1.2 points behind on this harder set on
     average, as Springenberg et al.'s "Strided-CNN-C" stayed behind their nets that keep an
-    extra convolution.
+    extra convolution. In errors (:func:`error_ratios`, in the report) the gap is smaller
+    than the deck's own: over the four NHWC seeds the stride-2 net makes 1.13 x the max-pool
+    net's test errors (9.96 % vs 8.84 %), the deck's MNIST table 1.37 x (1.69 % vs 1.23 %);
+    1 point on Fashion-MNIST is 1.11 x.
     ``quick=True``: 1500 training and 500 test images, one epoch.
 
     Example:
@@ -186,6 +212,7 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 25,
                        [title, VARIANTS[variant], r["params"], f"{100 * r['train']:.2f}",
                         f"{100 * r['test']:.2f}", f"{train_pub} / {test_pub}",
                         f"{r['seconds']:.1f}"])
+        _ratio_table(report, title, out["test_accuracy"])
         _figure(report, curves, title)
         if name == "fashion_mnist":
             results.update(out)
@@ -193,8 +220,11 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 25,
             results[name] = out
     if "test_accuracy" in results:
         accs = results["test_accuracy"].values()
+        ratio = error_ratios(results["test_accuracy"])["stride_2"]
         report.note(f"Fashion-MNIST: spread of test accuracy {100 * (max(accs) - min(accs)):.2f} "
                     "points. Target (issue 4): the three variants within 1 point of each "
-                    "other, all >= 0.90.")
+                    f"other, all >= 0.90. The stride-2 net makes {ratio:.2f} x the max-pool "
+                    f"net's test errors; in the deck's MNIST table, "
+                    f"{_deck_error_ratios()['stride_2']:.2f} x.")
     report.write(results)
     return results

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lamina import experiments
-from lamina.experiments.pooling_table import VARIANTS, build
+from lamina.experiments.pooling_table import VARIANTS, build, error_ratios
 from lamina.experiments.segmentation import class_iou, mean_iou
 from tests.helpers import needs_fashion
 
@@ -48,6 +48,9 @@ def test_pooling_table_quick(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "quick version" in report and "99.58 / 98.77" in report and "Machine" in report
     assert "AdamW(lr=0.002, weight_decay=0.05)" in report
+    ratios = error_ratios(results["test_accuracy"])
+    assert ratios["max_pool"] == 1.0
+    assert f"| {ratios['stride_2']:.2f} | 1.37 |" in report   # deck: 1.69 % / 1.23 % errors
     assert (tmp_path / "test_accuracy_fashion_mnist.png").stat().st_size > 1000
     saved = json.loads((tmp_path / "results.json").read_text())
     assert set(saved["test_accuracy"]) == set(VARIANTS)
