@@ -460,21 +460,24 @@ class MaxUnpool2D(Layer):
 
 
 class _GlobalPool(Layer):
-    """Reduces every spatial axis to one value per channel."""
+    """Reduces every spatial axis to one value per channel (``rank`` axes; None: any)."""
 
-    rank = 2
+    rank: int | None = 2
     reduce = "mean"
 
     def __init__(self, keepdims: bool = False, *, name: str | None = None):
         super().__init__(name=name)
         self.keepdims = bool(keepdims)
-        self.input_spec = InputSpec(ndim=self.rank + 1)
+        self.input_spec = (InputSpec(ndim=self.rank + 1) if self.rank is not None else
+                           InputSpec(min_ndim=2, hint="Pass (N, C, ...) maps with at least "
+                                                      "one spatial axis after the channels."))
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return (input_shape[0], *((1,) * self.rank if self.keepdims else ()))
+        rank = len(input_shape) - 1 if self.rank is None else self.rank
+        return (input_shape[0], *((1,) * rank if self.keepdims else ()))
 
     def forward(self, x: Tensor) -> Tensor:
-        axes = tuple(range(2, 2 + self.rank))
+        axes = tuple(range(2, x.ndim))
         if self.reduce == "max":
             return x.amax(dim=axes, keepdim=self.keepdims)
         return x.mean(dim=axes, keepdim=self.keepdims)
@@ -568,6 +571,51 @@ class GlobalMaxPool2D(_GlobalPool):
     """
 
     rank = 2
+    reduce = "max"
+
+
+class GlobalAvgPool(_GlobalPool):
+    """Global average pooling over every spatial axis, whatever their number: ``y_c = mean
+    x_c...``; the same as :class:`GlobalAvgPool1D` on sequences and :class:`GlobalAvgPool2D`
+    on images, and it takes volumes too.
+
+    Args:
+        keepdims: keep the spatial axes (size 1). Defaults to False.
+
+    Input shape:
+        ``(N, C, *spatial)``, one spatial axis or more.
+    Output shape:
+        ``(N, C)``, or ``(N, C, 1, ...)`` with ``keepdims=True``.
+
+    Example:
+        >>> import torch
+        >>> GlobalAvgPool()(torch.ones(2, 3, 4, 5, 6)).shape
+        torch.Size([2, 3])
+    """
+
+    rank = None
+
+
+class GlobalMaxPool(_GlobalPool):
+    """Global max pooling over every spatial axis, whatever their number: ``y_c = max
+    x_c...``; the same as :class:`GlobalMaxPool1D` on sequences and :class:`GlobalMaxPool2D`
+    on images.
+
+    Args:
+        keepdims: keep the spatial axes (size 1). Defaults to False.
+
+    Input shape:
+        ``(N, C, *spatial)``, one spatial axis or more.
+    Output shape:
+        ``(N, C)``, or ``(N, C, 1, ...)`` with ``keepdims=True``.
+
+    Example:
+        >>> import torch
+        >>> GlobalMaxPool()(torch.tensor([[[1.0, 7.0, 2.0]]]))
+        tensor([[7.]])
+    """
+
+    rank = None
     reduce = "max"
 
 

@@ -14,8 +14,10 @@ from lamina.layers import (
     AvgPool2D,
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalAvgPool,
     GlobalAvgPool1D,
     GlobalAvgPool2D,
+    GlobalMaxPool,
     GlobalMaxPool1D,
     GlobalMaxPool2D,
     GlobalMaxPooling1D,
@@ -228,6 +230,25 @@ def test_global_pooling_matches_adaptive_pooling_to_one(cls, oracle, keepdims):
 
     assert_matches_torch(layer, expected, x)
     assert layer.build_shapes((3, *spatial)) == tuple(expected(x).shape[1:])
+
+
+@pytest.mark.parametrize("cls, reduce", [(GlobalAvgPool, torch.mean), (GlobalMaxPool, torch.amax)])
+@pytest.mark.parametrize("spatial", [(6,), (4, 5), (3, 4, 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_any_rank_global_pooling_reduces_every_spatial_axis(cls, reduce, spatial, keepdims):
+    layer = cls(keepdims=keepdims)
+    x = torch.randn(2, 3, *spatial, dtype=torch.float64)
+    axes = tuple(range(2, x.ndim))
+    assert_matches_torch(layer, lambda t: reduce(t, dim=axes, keepdim=keepdims), x)
+    assert layer.build_shapes((3, *spatial)) == (3, *((1,) * len(spatial) if keepdims else ()))
+
+
+def test_any_rank_global_pooling_equals_the_fixed_rank_layers_and_rejects_flat_input():
+    x = torch.randn(2, 3, 4, 5)
+    torch.testing.assert_close(GlobalAvgPool()(x), GlobalAvgPool2D()(x), rtol=0, atol=0)
+    torch.testing.assert_close(GlobalMaxPool()(x[..., 0]), GlobalMaxPool1D()(x[..., 0]))
+    with pytest.raises(ValueError, match=r"Layer 'gap' expects.*at least 2 axes"):
+        GlobalAvgPool(name="gap")(torch.zeros(4, 3))
 
 
 def test_global_pooling_aliases_and_repr():
