@@ -599,15 +599,7 @@ class GlobalAvgPool(_GlobalPool):
 class GlobalMaxPool(_GlobalPool):
     """Global max pooling over every spatial axis, whatever their number: ``y_c = max
     x_c...``; the same as :class:`GlobalMaxPool1D` on sequences and :class:`GlobalMaxPool2D`
-    on images.
-
-    Args:
-        keepdims: keep the spatial axes (size 1). Defaults to False.
-
-    Input shape:
-        ``(N, C, *spatial)``, one spatial axis or more.
-    Output shape:
-        ``(N, C)``, or ``(N, C, 1, ...)`` with ``keepdims=True``.
+    on images. Takes ``keepdims`` and the shapes of :class:`GlobalAvgPool`.
 
     Example:
         >>> import torch
