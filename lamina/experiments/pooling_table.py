@@ -156,8 +156,10 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 25,
     (``channels_last="auto"``, 2026-12-05): 91.01 / 90.40 / 91.41 (spread 1.01; 339 s for
     the three on 2 threads), seed 1 91.14 / 89.60 / 91.22 (1.62), seed 2 91.24 / 90.01 /
     91.38 (1.37), seed 3 91.25 / 90.14 / 91.00 (1.11): 91.16 +- 0.11 / 90.04 +- 0.33 /
-    91.25 +- 0.19, the same 1.2-point gap as with NCHW. On seed 1 the strided net also gave 89.65 in 40 epochs and 89.8 with
-    ``weight_decay=0.1``. Before, Adam at 3e-3 for 15 epochs: seed 0 90.8 / 90.0 / 91.6
+    91.25 +- 0.19, the same 1.2-point gap as with NCHW. On seed 1 the strided net also gave
+    89.65 in 40 epochs and 89.8 with ``weight_decay=0.1``, and with horizontal flips alone
+    max pool 90.83, strided 89.61 (the flips cost the max-pool net, not the gap's cause).
+    Before, Adam at 3e-3 for 15 epochs: seed 0 90.8 / 90.0 / 91.6
     (train 94.9 / 94.2 / 96.6), seed 1 strided 89.3, conv + stride-2 conv 91.0; the same
     with ``augment=True`` 90.1 / 88.2 / 90.8 (train 91.4 / 89.2 / 91.6: these small nets
     lack the capacity for it, the strided one most); ``batch_size=64`` 91.2 / 89.6 / 91.1;
