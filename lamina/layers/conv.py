@@ -42,6 +42,17 @@ def resolve_padding(padding, rank: int, owner: str):
                              f"non-negative integers.", received=f"padding={padding!r}"))
 
 
+def _set_geometry(layer, filters, kernel_size, strides, dilation_rate) -> str:
+    """Checks and sets a (transposed) convolution's ``filters``, ``kernel_size``, ``strides``
+    and ``dilation_rate``; returns the layer's name as error messages write it."""
+    owner = f"{type(layer).__name__} '{layer.name}'"
+    layer.filters = check_positive_int("filters", filters, owner)
+    layer.kernel_size = check_int_tuple("kernel_size", kernel_size, layer.rank, owner)
+    layer.strides = check_int_tuple("strides", strides, layer.rank, owner)
+    layer.dilation_rate = check_int_tuple("dilation_rate", dilation_rate, layer.rank, owner)
+    return owner
+
+
 class _Conv(ActivatedLayer):
     """N-d convolution ``y = f(W * x + b)`` with Keras arguments and channels-first data."""
 
@@ -60,11 +71,7 @@ class _Conv(ActivatedLayer):
                          kernel_regularizer=kernel_regularizer,
                          bias_regularizer=bias_regularizer,
                          activity_regularizer=activity_regularizer, name=name)
-        owner = f"{type(self).__name__} '{self.name}'"
-        self.filters = check_positive_int("filters", filters, owner)
-        self.kernel_size = check_int_tuple("kernel_size", kernel_size, self.rank, owner)
-        self.strides = check_int_tuple("strides", strides, self.rank, owner)
-        self.dilation_rate = check_int_tuple("dilation_rate", dilation_rate, self.rank, owner)
+        owner = _set_geometry(self, filters, kernel_size, strides, dilation_rate)
         self.groups = check_positive_int("groups", groups, owner)
         if self.filters % self.groups:
             raise ValueError(message(f"Argument `filters` of {owner} must be divisible by "
@@ -261,11 +268,7 @@ class _ConvTranspose(ActivatedLayer):
                          kernel_regularizer=kernel_regularizer,
                          bias_regularizer=bias_regularizer,
                          activity_regularizer=activity_regularizer, name=name)
-        owner = f"{type(self).__name__} '{self.name}'"
-        self.filters = check_positive_int("filters", filters, owner)
-        self.kernel_size = check_int_tuple("kernel_size", kernel_size, self.rank, owner)
-        self.strides = check_int_tuple("strides", strides, self.rank, owner)
-        self.dilation_rate = check_int_tuple("dilation_rate", dilation_rate, self.rank, owner)
+        owner = _set_geometry(self, filters, kernel_size, strides, dilation_rate)
         self.padding = check_option("padding", padding, ("valid", "same"), owner)
         self.output_padding = None
         if output_padding is not None:
