@@ -13,8 +13,11 @@ __all__ = [
     "LaminaError",
     "NotBuiltError",
     "NotCompiledError",
+    "FileFormatError",
+    "ResumeMismatchError",
     "LaminaWarning",
     "ConvergenceWarning",
+    "ResumeWarning",
     "message",
 ]
 
@@ -31,12 +34,26 @@ class NotCompiledError(LaminaError, RuntimeError):
     """`fit`/`evaluate` was called before `compile`."""
 
 
+class FileFormatError(LaminaError, ValueError):
+    """A model, weights or checkpoint file is damaged, hostile or not what lamina wrote."""
+
+
+class ResumeMismatchError(LaminaError, ValueError):
+    """``fit(resume=True)`` was given a setting that the checkpoint cannot continue with
+    (another optimizer type, loss, metrics or architecture)."""
+
+
 class LaminaWarning(UserWarning):
     """A likely mistake that is not an error (e.g. `batch_size` larger than the data)."""
 
 
 class ConvergenceWarning(LaminaWarning):
     """An iterative algorithm stopped before it converged."""
+
+
+class ResumeWarning(LaminaWarning):
+    """``fit(resume=True)`` continues, but a setting differs from the checkpoint's; the
+    warning names the old and the new value and which one is used."""
 
 
 def message(what: str, *, expected: str | None = None, received: str | None = None,
