@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lamina._validation import check_positive_int
+from lamina.errors import message
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.recurrent.cells import resolve_initializer, serialize_initializer
@@ -25,8 +26,9 @@ class Embedding(Layer):
     """Maps integer tokens to rows of a ``(input_dim, output_dim)`` table: ``y = W[x]``.
 
     Equal to a ``Dense`` layer without bias applied to one-hot codes, at the cost of a
-    lookup. Float inputs (``fit`` casts arrays to float32) are truncated to integers; tokens
-    must lie in ``[0, input_dim)``.
+    lookup. Tokens must lie in ``[0, input_dim)`` (else a ``ValueError`` names the first
+    id outside). Float inputs holding whole numbers are taken as ids, at the cost of one
+    host sync per call; a fraction, NaN or inf is refused, never truncated.
 
     With ``mask_zero=True``, token 0 is padding: the output of a 2-D input ``(N, T)``
     carries the mask ``x != 0`` (as the tensor attribute ``_lamina_mask``), which a
@@ -84,11 +86,44 @@ class Embedding(Layer):
         return (*input_shape, self.output_dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        ids = x if not x.is_floating_point() else x.long()
-        y = F.embedding(ids, self.weight)
+        ids = x if x.dtype in (torch.int64, torch.int32) else self._as_ids(x)
+        try:
+            y = F.embedding(ids, self.weight)
+        except IndexError:
+            raise ValueError(self._out_of_range(ids)) from None
         if self.mask_zero and ids.dim() == 2:
             y._lamina_mask = ids != 0
         return y
+
+    def _as_ids(self, x: Tensor) -> Tensor:
+        """Other integer dtypes as int64; whole floats as int64 (one host sync); else raise."""
+        expected = f"integer ids in [0, {self.input_dim})"
+        if x.is_complex() or x.dtype == torch.bool:
+            raise TypeError(message(f"Embedding '{self.name}' takes {expected}.",
+                                    received=f"a tensor of dtype {x.dtype}",
+                                    fix="Pass token ids as an int64 tensor."))
+        ids = x.long()
+        if x.is_floating_point():
+            wrong = ids != x                          # fractions, NaN, inf, beyond int64
+            if bool(wrong.any()):
+                index = tuple(int(i) for i in wrong.nonzero()[0])
+                raise ValueError(message(
+                    f"Embedding '{self.name}' takes {expected}; float ids are not truncated.",
+                    received=f"id {float(x[index]):g} at index {index}",
+                    fix="Round or map the tokens to integers first (`x.round().long()`)."))
+        return ids
+
+    def _out_of_range(self, ids: Tensor) -> str:
+        """The message for ids outside the table (found only after the lookup failed)."""
+        wrong = (ids < 0) | (ids >= self.input_dim)
+        index = tuple(int(i) for i in wrong.nonzero()[0])
+        return message(
+            f"Embedding '{self.name}' has a vocabulary of {self.input_dim} ids: every id must "
+            f"lie in [0, {self.input_dim}).",
+            received=f"id {int(ids[index])} at index {index} (ids from {int(ids.min())} to "
+                     f"{int(ids.max())})",
+            fix="Raise `input_dim` to cover the largest id, or map unknown tokens to a "
+                "reserved id.")
 
     def get_config(self) -> dict[str, Any]:
         init = ("uniform" if self.embeddings_initializer is _keras_uniform

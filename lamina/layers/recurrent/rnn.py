@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import _VF, Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -39,16 +40,38 @@ _SEQUENCE_HINT = ("Recurrent layers take batch-first sequences (N, T, features);
                   "Reshape((T, features)) or RepeatVector(T) before it.")
 
 
+def _as_host_tensor(value, name: str, owner: str) -> Tensor:
+    """``lengths``/``mask`` given as a tensor, numpy array or (nested) list, on the CPU."""
+    try:
+        t = value if isinstance(value, Tensor) else torch.as_tensor(np.asarray(value))
+    except (TypeError, ValueError) as err:
+        raise TypeError(message(f"Argument `{name}` of {owner} must be a tensor, numpy array "
+                                f"or list of numbers.", received=f"{name} of type "
+                                f"{type(value).__name__} ({err})")) from None
+    if t.is_complex():
+        raise TypeError(message(f"Argument `{name}` of {owner} must hold "
+                                f"{'booleans' if name == 'mask' else 'integers'}.",
+                                received=f"{name} of dtype {t.dtype}"))
+    return t.cpu()
+
+
+def _whole(t: Tensor) -> bool:
+    """Whether every value of the CPU tensor ``t`` is a whole number (no NaN, no fraction)."""
+    return not t.is_floating_point() or bool((t == t.trunc()).all())
+
+
 def resolve_mask(x: Tensor, mask=None, lengths=None, owner: str = "layer"):
     """Normalize masking arguments to ``(lengths, mask)`` with at most one not None.
 
     ``lengths`` (a CPU int64 tensor) is returned for right-padded sequences, ``mask`` (bool
     ``(N, T)``) for any other pattern; both are None when every step is real. Without either
-    argument, the mask attached to ``x`` by ``Embedding(mask_zero=True)`` is used.
+    argument, the mask attached to ``x`` by ``Embedding(mask_zero=True)`` is used. Each may
+    be a tensor, a numpy array or a list; ``lengths`` must be whole numbers and ``mask``
+    booleans (or 0/1), else a ``ValueError`` says so (nothing is truncated).
 
     Example:
         >>> x = torch.zeros(2, 3, 1)
-        >>> resolve_mask(x, mask=torch.tensor([[1, 1, 0], [1, 0, 0]]))
+        >>> resolve_mask(x, mask=[[1, 1, 0], [1, 0, 0]])
         (tensor([2, 1]), None)
     """
     n, steps = x.shape[0], x.shape[1]
@@ -58,25 +81,36 @@ def resolve_mask(x: Tensor, mask=None, lengths=None, owner: str = "layer"):
         raise ValueError(message(f"{owner} takes `mask` or `lengths`, not both.",
                                  fix="Pass only `lengths=` for right-padded sequences."))
     if lengths is not None:
-        lengths = torch.as_tensor(lengths).to("cpu", torch.int64).reshape(-1)
-        if lengths.shape[0] != n or bool(((lengths < 0) | (lengths > steps)).any()):
+        given = _as_host_tensor(lengths, "lengths", owner).reshape(-1)
+        lengths = given.to(torch.int64) if _whole(given) else None
+        if (lengths is None or lengths.shape[0] != n
+                or bool(((lengths < 0) | (lengths > steps)).any())):
             raise ValueError(message(
                 f"Argument `lengths` of {owner} must hold {n} integers in [0, {steps}].",
-                received=f"lengths={lengths.tolist()}"))
+                received=f"lengths={given.tolist()}"))
         return (None, None) if bool((lengths == steps).all()) else (lengths, None)
     if mask is None:
         return None, None
+    device = x.device
+    if not isinstance(mask, Tensor):
+        mask = _as_host_tensor(mask, "mask", owner)
     if tuple(mask.shape) != (n, steps):
         raise ValueError(message(f"Argument `mask` of {owner} must have shape (N, T) = "
                                  f"({n}, {steps}).", received=f"mask of shape "
                                  f"{tuple(mask.shape)}"))
-    mask = mask.to(torch.bool)
-    host = mask.cpu().to(torch.int8)
+    host = _as_host_tensor(mask, "mask", owner)
+    if host.dtype != torch.bool:
+        if not bool(((host == 0) | (host == 1)).all()):
+            raise ValueError(message(
+                f"Argument `mask` of {owner} must hold booleans (or 0 and 1): True at real "
+                f"steps.", received=f"a mask with values {host.unique().tolist()[:5]}"))
+        host = host.to(torch.bool)
     if bool(host.all()):
         return None, None
+    host = host.to(torch.int8)
     if bool((host[:, 1:] <= host[:, :-1]).all()):
         return host.sum(1).to(torch.int64), None
-    return None, mask
+    return None, mask.to(device=device, dtype=torch.bool)
 
 
 def reverse_sequences(seq: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -138,6 +172,13 @@ class RecurrentLayer(_RecurrentWeights):
                 f"(batch, time steps, features).",
                 received=f"input of shape {format_shape(tuple(x.shape)[1:])}",
                 fix=_SEQUENCE_HINT))
+        if x.shape[1] == 0:
+            raise ValueError(message(
+                f"Layer '{self.name}' expects sequences of at least 1 time step: a sequence "
+                f"of none has no last output or state.",
+                received=f"input of shape {format_shape(tuple(x.shape)[1:])}",
+                fix="Drop empty sequences before the call; within a batch, give a sequence "
+                    "length 0 through `lengths=` or `mask=` instead."))
 
     # -- state -------------------------------------------------------------------------
     def reset_states(self, states=None) -> None:
