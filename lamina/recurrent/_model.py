@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -11,7 +12,8 @@ from lamina.errors import message
 from lamina.functional import recurrent as R
 from lamina.layers.recurrent.rnn import RecurrentLayer
 
-__all__ = ["split_model", "recurrent_layers", "pure_step", "resolve_loss", "apply_head"]
+__all__ = ["split_model", "recurrent_layers", "pure_step", "resolve_loss", "apply_head",
+           "as_data", "check_sequences", "takes_ids"]
 
 
 def recurrent_layers(model: nn.Module) -> list[RecurrentLayer]:
@@ -92,3 +94,59 @@ def check_plain(rnn: RecurrentLayer, owner: str) -> None:
         raise ValueError(message(
             f"{owner} does not model dropout; layer '{rnn.name}' has dropout active.",
             fix="Call `model.eval()` first, or build the layer without dropout."))
+
+
+def takes_ids(model: nn.Module) -> bool:
+    """Whether ``model`` starts with an ``Embedding`` (its input is integer token ids)."""
+    from lamina.layers.recurrent.embedding import Embedding
+
+    layers = list(getattr(model, "layers", [model]))
+    return bool(layers) and isinstance(layers[0], Embedding)
+
+
+def as_data(data, name: str, owner: str, model: nn.Module, *, integers: bool = False) -> Tensor:
+    """``data`` (tensor, numpy array or list) as a tensor on ``model``'s device, as ``fit``
+    takes it: real numbers in the model's float dtype (float64 numpy into a float32 model),
+    integers kept as int64 where ``integers`` (token ids, class labels). Complex numbers,
+    non-numbers and NaN/inf raise lamina's message.
+
+    Example:
+        >>> m = nn.Linear(2, 1)
+        >>> as_data(np.ones((1, 2)), "x", "rtrl_gradients", m).dtype
+        torch.float32
+    """
+    if not isinstance(data, Tensor):
+        try:
+            arr = np.asarray(data)
+        except ValueError as err:  # ragged nested lists
+            raise TypeError(message(f"Argument `{name}` of {owner} must be a tensor or a "
+                                    f"rectangular array of numbers.",
+                                    received=f"{type(data).__name__} ({err})")) from None
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(message(f"Argument `{name}` of {owner} must hold numbers.",
+                                    received=f"an array of dtype {arr.dtype}"))
+        data = torch.from_numpy(np.ascontiguousarray(arr))
+    if data.is_complex():
+        raise TypeError(message(f"Argument `{name}` of {owner} must hold real numbers.",
+                                received=f"{name} of dtype {data.dtype}",
+                                fix="Pass the real part (`x.real`) or the magnitude "
+                                    "(`x.abs()`) explicitly."))
+    param = next((p for p in model.parameters() if p.is_floating_point()), None)
+    dtype = param.dtype if param is not None else torch.get_default_dtype()
+    device = param.device if param is not None else data.device
+    keep = integers and not data.is_floating_point() and data.dtype != torch.bool
+    data = data.to(device=device, dtype=torch.int64 if keep else dtype)
+    if data.is_floating_point() and not bool(torch.isfinite(data).all()):
+        raise ValueError(message(f"Argument `{name}` of {owner} contains NaN or infinite "
+                                 f"values (as {str(dtype).replace('torch.', '')}).",
+                                 fix="Clean, impute or rescale the data first."))
+    return data
+
+
+def check_sequences(x: Tensor, owner: str, *, name: str = "x") -> None:
+    """Raise unless ``x`` holds at least one sequence of at least one step, ``(N, T, ...)``."""
+    if x.dim() < 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(message(
+            f"{owner} needs at least 1 sequence of at least 1 step: `{name}` of shape "
+            f"(N, T, ...) with N >= 1 and T >= 1.", received=f"{name} of shape "
+            f"{tuple(x.shape)}"))

@@ -12,6 +12,7 @@ the most recent errors a longer history at the price of re-running ``k2 - k1`` s
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 import torch
@@ -21,7 +22,13 @@ from lamina import optimizers
 from lamina._validation import check_nonnegative_int, check_positive_int
 from lamina.errors import message
 from lamina.functional.recurrent import tbptt_windows
-from lamina.recurrent._model import recurrent_layers, resolve_loss
+from lamina.recurrent._model import (
+    as_data,
+    check_sequences,
+    recurrent_layers,
+    resolve_loss,
+    takes_ids,
+)
 from lamina.training.history import History
 
 __all__ = ["carry_gradients", "get_states", "set_states", "reset_states", "sequence_loss",
@@ -159,13 +166,26 @@ class TruncatedBPTT:
 
     def fit(self, x, y, epochs: int = 1) -> History:
         """Run ``epochs`` passes over the streams ``x`` ``(N, L, features)`` with per-step
-        targets ``y`` ``(N, L, ...)``; each pass starts from a zero state."""
-        x, y = torch.as_tensor(x), torch.as_tensor(y)
-        if x.dim() != 3 or y.shape[:2] != x.shape[:2]:
+        targets ``y`` ``(N, L, ...)``; each pass starts from a zero state.
+
+        ``x`` and ``y`` are taken as ``fit`` takes them (numpy or tensors; real numbers in
+        the model's float dtype, integer ids and labels as int64).
+
+        Raises:
+            ValueError: for empty streams, mismatched shapes, NaN/inf in the data, or a loss
+                that becomes NaN or infinite (checked once per epoch, when the epoch's loss
+                is read; the weights have then been updated with it).
+        """
+        owner = "truncated_bptt"
+        x = as_data(x, "x", owner, self.model, integers=takes_ids(self.model))
+        y = as_data(y, "y", owner, self.model, integers=True)
+        if x.dim() != (2 if takes_ids(self.model) else 3) or y.shape[:2] != x.shape[:2]:
             raise ValueError(message(
-                "TruncatedBPTT.fit takes streams x of shape (N, L, features) and per-step "
-                "targets y of shape (N, L, ...).",
+                "TruncatedBPTT.fit takes streams x of shape (N, L, features) (token ids (N, L) "
+                "for a model that starts with an Embedding) and per-step targets y of shape "
+                "(N, L, ...).",
                 received=f"x of shape {tuple(x.shape)}, y of shape {tuple(y.shape)}"))
+        check_sequences(x, owner)
         epochs = check_nonnegative_int("epochs", epochs, "TruncatedBPTT.fit")
         windows = tbptt_windows(x.shape[1], self.k1, self.k2)
         was_training = self.model.training
@@ -173,15 +193,34 @@ class TruncatedBPTT:
         try:
             for epoch in range(len(self.history.epoch), len(self.history.epoch) + epochs):
                 state, self._done, total = [None] * len(recurrent_layers(self.model)), 0, 0.0
+                losses = []
                 for window in windows:
                     loss, next_state = self._window(x, y, state, window)
+                    losses.append(loss)
                     total = total + loss * (window[2] - self._done)
                     self._done = window[2]
                     state = next_state
-                self.history.on_epoch_end(epoch, {"loss": float(total) / x.shape[1]})
+                mean = float(total) / x.shape[1]            # the epoch's one host sync
+                if not math.isfinite(mean):
+                    _diverged(epoch, windows, losses)
+                self.history.on_epoch_end(epoch, {"loss": mean})
         finally:
             self.model.train(was_training)
         return self.history
+
+
+def _diverged(epoch: int, windows: list, losses: list) -> None:
+    """Raise for a NaN or infinite loss, naming the first window where it appeared."""
+    bad = (~torch.isfinite(torch.stack(losses))).nonzero()
+    where = "in the sum of its windows' losses"
+    if len(bad):
+        s, _, t = windows[int(bad[0])]
+        where = f"at the window ending at step {t} (back-propagated from step {s})"
+    raise ValueError(message(
+        f"The loss of truncated_bptt became NaN or infinite in epoch {epoch}, {where}; the "
+        f"weights were updated with it and are no longer usable.",
+        fix="Rebuild the model, then lower the learning rate, rescale the data or targets, "
+            "or clip the gradients (e.g. `SGD(lr=..., clipnorm=1.0)`)."))
 
 
 def truncated_bptt(model: nn.Module, x, y, *, k1: int, k2: int | None = None, loss=None,

@@ -16,7 +16,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lamina.recurrent._model import check_plain, pure_step, resolve_loss, split_model
+from lamina._validation import check_positive_int
+from lamina.recurrent._model import (
+    as_data,
+    check_plain,
+    check_sequences,
+    pure_step,
+    resolve_loss,
+    split_model,
+)
 
 __all__ = ["GradientFlow", "gradient_flow"]
 
@@ -92,10 +100,13 @@ def gradient_flow(model: nn.Module, x, y=None, loss=None, *,
     """
     pre, rnn, head = split_model(model, "gradient_flow")
     check_plain(rnn, "gradient_flow")
-    x = torch.as_tensor(x)
+    jacobian_samples = check_positive_int("jacobian_samples", jacobian_samples, "gradient_flow")
+    x = as_data(x, "x", "gradient_flow", model, integers=bool(pre))
+    check_sequences(x, "gradient_flow")
     with torch.no_grad():
         for layer in pre:
             x = layer(x)
+    rnn._check_input(x)
     u = x.detach().to(rnn.weights()[0].dtype).requires_grad_(True)
     state = rnn.zero_state(u.shape[0], u)
     w_ih, _, b_ih, _, _ = rnn.weights()
@@ -110,7 +121,9 @@ def gradient_flow(model: nn.Module, x, y=None, loss=None, *,
     out = torch.stack(outputs, 1) if rnn.return_sequences else outputs[-1]
     for layer in head:
         out = layer(out)
-    error = out.sum() if y is None else resolve_loss(model, loss)(out, torch.as_tensor(y))
+    if y is not None:
+        y = as_data(y, "y", "gradient_flow", model, integers=True)
+    error = out.sum() if y is None else resolve_loss(model, loss)(out, y)
     grads = torch.autograd.grad(error, [s[0] for s in states] + [u], retain_graph=False)
     h_grads, u_grad = torch.stack(grads[:-1], 1), grads[-1]
     state_norm = h_grads.detach().norm(dim=-1).mean(0).flip(0)

@@ -23,7 +23,15 @@ from torch import Tensor, nn
 from lamina import optimizers
 from lamina.errors import message
 from lamina.functional import recurrent as R
-from lamina.recurrent._model import apply_head, check_plain, pure_step, resolve_loss, split_model
+from lamina.recurrent._model import (
+    apply_head,
+    as_data,
+    check_plain,
+    check_sequences,
+    pure_step,
+    resolve_loss,
+    split_model,
+)
 
 __all__ = ["RTRL", "rtrl_gradients"]
 
@@ -174,11 +182,15 @@ def rtrl_gradients(model: nn.Module, x, y, loss=None) -> list[Tensor]:
         >>> all(torch.allclose(a, p.grad, atol=1e-5) for a, p in zip(g, model.parameters()))
         True
     """
-    x, y = torch.as_tensor(x), torch.as_tensor(y)
     learner = RTRL(model, loss)
+    x = as_data(x, "x", "rtrl_gradients", model)
+    y = as_data(y, "y", "rtrl_gradients", model, integers=True)
     if x.dim() != 3:
         raise ValueError(message("`x` given to rtrl_gradients must have shape (N, T, features).",
                                  received=f"x of shape {tuple(x.shape)}"))
+    check_sequences(x, "rtrl_gradients")
+    learner.rnn._check_input(x)
+    _check_targets(y, x, learner.rnn.return_sequences)
     saved = {id(p): p.grad for p in model.parameters()}
     for p in model.parameters():
         p.grad = None
@@ -196,3 +208,16 @@ def rtrl_gradients(model: nn.Module, x, y, loss=None) -> list[Tensor]:
         for p in model.parameters():
             p.grad = saved[id(p)]
     return grads
+
+
+def _check_targets(y: Tensor, x: Tensor, per_step: bool) -> None:
+    n, steps = x.shape[:2]
+    ok = y.dim() >= 1 and y.shape[0] == n and (not per_step or (y.dim() >= 2
+                                                                 and y.shape[1] == steps))
+    if not ok:
+        shape = f"(N, T, ...) = ({n}, {steps}, ...)" if per_step else f"(N, ...) = ({n}, ...)"
+        raise ValueError(message(
+            f"Argument `y` of rtrl_gradients must have shape {shape}: "
+            + ("one target per step (the recurrent layer returns sequences)." if per_step
+               else "one target per sequence, for the last step."),
+            received=f"y of shape {tuple(y.shape)}"))
