@@ -21,7 +21,7 @@ from lamina.optimizers._constraints import Flag, Number, check_constraints
 from lamina.training.data import to_tensor
 
 __all__ = ["Options", "RandomState", "Rate", "Device", "Sizes", "Flag", "Number", "EstimatorMixin",
-           "make_generator", "as_tensor", "like_input"]
+           "make_generator", "as_tensor", "check_real", "like_input"]
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def as_tensor(x, name: str, owner: str, device: torch.device, *, ndim: int | Non
         >>> as_tensor(np.ones((2, 3)), "x", "RBM.fit", torch.device("cpu")).shape
         torch.Size([2, 3])
     """
-    t = to_tensor(x, name, owner)
+    t = to_tensor(check_real(x, name, owner), name, owner)
     if not t.is_floating_point():
         t = t.float()
     if ndim is not None and t.dim() != ndim:
@@ -211,6 +211,21 @@ def as_tensor(x, name: str, owner: str, device: torch.device, *, ndim: int | Non
         raise ValueError(message(f"Argument `{name}` of {owner} contains NaN or infinite values.",
                                  fix="Clean or impute the data first."))
     return t.to(device=device, dtype=torch.float32)
+
+
+def check_real(x, name: str, owner: str):
+    """``x`` unchanged, unless it is a complex tensor (whose imaginary part a cast to float
+    would drop with only a warning): then a ``TypeError`` in lamina's style.
+
+    Example:
+        >>> check_real(torch.ones(2), "x", "RBM.fit").dtype
+        torch.float32
+    """
+    if isinstance(x, Tensor) and x.is_complex():
+        raise TypeError(message(f"Argument `{name}` of {owner} must hold real numbers.",
+                                received=f"{name} of dtype {x.dtype}",
+                                fix="Pass `x.real` or `x.abs()` explicitly."))
+    return x
 
 
 def like_input(result: Tensor, x):

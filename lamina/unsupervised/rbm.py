@@ -481,8 +481,7 @@ class RBM(EstimatorMixin, nn.Module):
         """
         steps = _check_steps(steps, "complete")
         v = self._data(x, "complete")
-        mask = torch.as_tensor(np.asarray(known_mask) if not isinstance(known_mask, Tensor)
-                               else known_mask, device=v.device).bool().expand_as(v)
+        mask = _known_mask(known_mask, v, f"{type(self).__name__}.complete")
         gen = self._generator()
         if self.units == "gaussian":
             start = self.visible_bias + torch.randn(v.shape, generator=gen, device=v.device)
@@ -553,6 +552,59 @@ def _check_steps(value, owner: str, name: str = "steps") -> int:
     return int(value)
 
 
+def _known_mask(known_mask, v: Tensor, owner: str) -> Tensor:
+    """``known_mask`` as a bool tensor shaped like ``v``, from ``(n_visible,)`` or ``(N,
+    n_visible)`` booleans (or 0/1); anything else raises lamina's message."""
+    if isinstance(known_mask, Tensor):
+        t, wrong_dtype = known_mask, known_mask.is_complex()
+    else:
+        t = np.asarray(known_mask)
+        wrong_dtype = t.dtype.kind not in "biuf"
+    if wrong_dtype:
+        raise TypeError(message(f"Argument `known_mask` of {owner} must hold booleans.",
+                                received=f"known_mask of dtype {t.dtype}"))
+    shape, (n, d) = tuple(t.shape), tuple(v.shape)
+    if shape not in ((d,), (n, d)):
+        raise ValueError(message(
+            f"Argument `known_mask` of {owner} must have shape (n_visible,) = ({d},) or "
+            f"(N, n_visible) = ({n}, {d}): True where a unit is known.",
+            received=f"known_mask of shape {shape}"))
+    t = torch.as_tensor(t).to(v.device)
+    if t.dtype != torch.bool:
+        if not bool(((t == 0) | (t == 1)).all()):
+            raise ValueError(message(
+                f"Argument `known_mask` of {owner} must hold booleans (or 0 and 1).",
+                received=f"values {t.unique()[:5].tolist()}",
+                fix="Threshold it first, e.g. `known_mask > 0.5`."))
+        t = t.bool()
+    return t.expand_as(v)
+
+
+def _class_labels(y) -> np.ndarray:
+    """``y`` as a 1-D numpy array of discrete labels (ints, whole floats, bools, strings);
+    continuous, NaN, complex or one-hot targets raise lamina's message."""
+    owner = "ClassificationRBM.fit"
+    y = np.asarray(y.detach().cpu() if isinstance(y, Tensor) else y)
+    if y.dtype.kind not in "biufUS":
+        raise TypeError(message(f"{owner} takes class labels (integers, booleans or strings).",
+                                received=f"y of dtype {y.dtype}"))
+    if y.ndim != 1:
+        raise ValueError(message(f"{owner} takes `y` as a 1-D array of class labels, one per "
+                                 f"sample.", received=f"y of shape {y.shape}",
+                                 fix="For one-hot targets pass `y.argmax(1)`."))
+    if y.dtype.kind == "f":
+        fractional = ~np.isfinite(y) | (y != np.trunc(np.nan_to_num(y)))
+        if fractional.any():
+            raise ValueError(message(
+                f"{owner} takes class labels: each distinct value of `y` becomes a class, so "
+                f"continuous targets would make one class per value.",
+                received=f"y with {int(fractional.sum())} non-integer values, such as "
+                         f"{y[fractional][0]:g}",
+                fix="Bin continuous targets first (`np.digitize(y, bins)`), or round labels "
+                    "that are whole numbers stored as floats."))
+    return y
+
+
 class ClassificationRBM(RBM):
     """An RBM over ``[x, one_hot(y)]`` that classifies by free energy (deck 001).
 
@@ -583,8 +635,7 @@ class ClassificationRBM(RBM):
         if self.visible != "binary" and self.visible != "bernoulli":
             raise ValueError(message("ClassificationRBM needs binary visible units.",
                                      received=f"visible={self.visible!r}"))
-        y = np.asarray(y.cpu() if isinstance(y, Tensor) else y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.classes_, codes = np.unique(_class_labels(y), return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(message("ClassificationRBM.fit needs at least 2 classes.",
                                      received=f"classes {self.classes_.tolist()}"))
