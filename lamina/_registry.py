@@ -2,6 +2,14 @@
 
 One registry per kind of named thing. Lookup is case-insensitive, accepts aliases, and
 an unknown name raises a ``ValueError`` that lists the valid names and the closest match.
+
+Classes registered with :meth:`Registry.register_class` (every ``Layer`` subclass) follow
+one rule so that a file names the class it was saved with: lamina's own classes (defined
+in a module under ``lamina.``) own their short names (``"Dense"``); any other class is
+registered under its module-qualified name (``"mymodule.Dense"``), and under its short
+name only while no other class holds it. A later class never silently takes a name from
+another one: that needs ``overwrite=True``. Redefining the same class (same module and
+qualified name, e.g. re-running a notebook cell) replaces it.
 """
 
 from __future__ import annotations
@@ -10,7 +18,16 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "qualified_name"]
+
+
+def qualified_name(cls: type) -> str:
+    """``module.QualName`` of a class, e.g. ``"lamina.layers.core.Dense"``."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _is_lamina(cls: type) -> bool:
+    return cls.__module__ == "lamina" or cls.__module__.startswith("lamina.")
 
 
 class Registry:
@@ -49,6 +66,42 @@ class Registry:
             return obj
 
         return deco
+
+    def register_class(self, cls: type, *, overwrite: bool = False) -> type:
+        """Register a class by the rule in the module docstring; return the class.
+
+        Args:
+            cls: the class.
+            overwrite: let ``cls`` take its short name even from another class.
+
+        Example:
+            >>> reg = Registry("layer")
+            >>> class Dense: pass
+            >>> _ = reg.register_class(Dense)
+            >>> reg.lookup(reg.name_of(Dense)) is Dense
+            True
+        """
+        own = qualified_name(cls)
+        short = cls.__name__
+        held = self._items.get(short.lower())
+        keys = [] if _is_lamina(cls) else [own]
+        if (_is_lamina(cls) or held is None or overwrite or qualified_name(held) == own):
+            keys.append(short)
+        for key in keys:
+            self._items[key.lower()] = cls
+            self._canonical[key.lower()] = key
+        return cls
+
+    def name_of(self, cls: type) -> str:
+        """The name a file stores for ``cls``: the short name of a lamina class, the
+        module-qualified name of any other; ``ValueError`` if ``cls`` is not registered."""
+        key = cls.__name__ if _is_lamina(cls) else qualified_name(cls)
+        if self._items.get(key.lower()) is not cls:
+            raise ValueError(
+                f"{self.kind} class {qualified_name(cls)} is not registered, so a file "
+                f"cannot name it. Classes whose name starts with '_' are not registered: "
+                f"rename it.")
+        return key
 
     def names(self) -> list[str]:
         """All registered names and aliases, sorted."""

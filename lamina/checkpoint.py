@@ -4,6 +4,23 @@ Tensors go into the safetensors body and everything else into a JSON document in
 header, so a checkpoint is a single file, written atomically (temporary file, fsync,
 rename), and reading one never unpickles. A process killed while saving leaves the
 previous checkpoint intact.
+
+Reading treats the file as untrusted data. The safetensors header is checked against the
+file's size before a tensor is read, and the JSON state must follow the schema that
+:func:`flatten_state` writes, nothing else:
+
+- ``{"__tensor__": key}``: a tensor of the file, each key used once;
+- ``{"__ndarray__": key, "dtype": name}``: a numpy array, ``name`` from
+  :data:`NDARRAY_DTYPES` (no ``object``, no structured or string dtypes);
+- ``{"__tuple__": [...]}`` and ``{"__items__": [[key, value], ...]}`` (a dict whose keys are
+  not all strings; every key hashable);
+- any other dict has string keys not starting with ``__``; lists, strings, numbers,
+  booleans and null are themselves;
+- at most :data:`MAX_DEPTH` levels of nesting.
+
+Anything else raises :class:`lamina.errors.FileFormatError` (a ``ValueError``) saying
+where in the state, what was expected and what was found. So decoding a file needs no
+more memory than a small multiple of its size.
 """
 
 from __future__ import annotations
@@ -13,15 +30,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import save as st_save
 
-from lamina._io import atomic_write_bytes
+from lamina._io import atomic_write_bytes, read_safetensors
+from lamina.errors import FileFormatError, message
 
-__all__ = ["save_state", "load_state", "flatten_state", "unflatten_state"]
+__all__ = ["save_state", "load_state", "flatten_state", "unflatten_state", "MAX_DEPTH",
+           "NDARRAY_DTYPES"]
 
 _FORMAT = "lamina-checkpoint"
 _VERSION = 1
+#: Deepest nesting of lists and dicts a checkpoint's state may have.
+MAX_DEPTH = 32
+#: The numpy dtypes an ``__ndarray__`` entry may name (those ``torch.from_numpy`` takes).
+NDARRAY_DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
+                            "uint32", "uint64", "float16", "float32", "float64"})
+_FIX = "It is damaged or was not written by lamina; delete it to start afresh."
 
 
 def flatten_state(obj: Any, tensors: dict[str, torch.Tensor], prefix: str = "s") -> Any:
@@ -41,6 +65,10 @@ def flatten_state(obj: Any, tensors: dict[str, torch.Tensor], prefix: str = "s")
         tensors[key] = obj.detach().cpu().clone().contiguous()
         return {"__tensor__": key}
     if isinstance(obj, np.ndarray):
+        if obj.dtype.name not in NDARRAY_DTYPES:
+            raise TypeError(message(
+                "Cannot store this numpy array in a checkpoint.",
+                expected=f"dtype in {sorted(NDARRAY_DTYPES)}", received=f"dtype {obj.dtype}"))
         key = f"{prefix}.{len(tensors)}"
         wide = obj.astype(np.int64) if obj.dtype.kind == "u" else obj  # unsigned -> int64
         tensors[key] = torch.from_numpy(np.ascontiguousarray(wide).copy())
@@ -63,21 +91,92 @@ def flatten_state(obj: Any, tensors: dict[str, torch.Tensor], prefix: str = "s")
 
 
 def unflatten_state(doc: Any, tensors: dict[str, torch.Tensor]) -> Any:
-    """Inverse of :func:`flatten_state`."""
-    if isinstance(doc, list):
-        return [unflatten_state(v, tensors) for v in doc]
-    if not isinstance(doc, dict):
-        return doc
-    if "__tensor__" in doc:
-        return tensors[doc["__tensor__"]]
-    if "__ndarray__" in doc:
-        return tensors[doc["__ndarray__"]].numpy().astype(doc["dtype"])
-    if "__tuple__" in doc:
-        return tuple(unflatten_state(v, tensors) for v in doc["__tuple__"])
-    if "__items__" in doc:
-        return {unflatten_state(k, tensors): unflatten_state(v, tensors) for k, v in
-                doc["__items__"]}
-    return {k: unflatten_state(v, tensors) for k, v in doc.items()}
+    """Inverse of :func:`flatten_state`, checking ``doc`` against the schema above.
+
+    Raises:
+        FileFormatError: if ``doc`` holds a structure :func:`flatten_state` never writes,
+            a reference to a missing tensor, a tensor referenced twice, a dtype outside
+            :data:`NDARRAY_DTYPES`, or nesting deeper than :data:`MAX_DEPTH`.
+
+    Example:
+        >>> unflatten_state({"__tuple__": [1, {"__tensor__": "s.0"}]}, {"s.0": torch.ones(1)})
+        (1, tensor([1.]))
+    """
+    return _Decoder(tensors).decode(doc, "state", 0)
+
+
+class _Decoder:
+    """One pass over a checkpoint's JSON state, resolving tensor references once each."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor]):
+        self.tensors, self.used = tensors, set()
+
+    def fail(self, where: str, what: str, expected: str, received: Any) -> FileFormatError:
+        text = repr(received)
+        text = text if len(text) <= 80 else text[:77] + "..."
+        return FileFormatError(message(f"Checkpoint state at {where}: {what}.",
+                                       expected=expected, received=text))
+
+    def tensor(self, key: Any, where: str) -> torch.Tensor:
+        if not isinstance(key, str) or key not in self.tensors:
+            raise self.fail(where, "a reference to a tensor the file does not hold",
+                            f"one of the file's {len(self.tensors)} tensor names", key)
+        if key in self.used:
+            raise self.fail(where, "a tensor referenced a second time",
+                            "each tensor referenced once", key)
+        self.used.add(key)
+        return self.tensors[key]
+
+    def decode(self, doc: Any, where: str, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise self.fail(where, "nesting too deep", f"at most {MAX_DEPTH} levels",
+                            f"more than {MAX_DEPTH}")
+        if isinstance(doc, list):
+            return [self.decode(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(doc)]
+        if not isinstance(doc, dict):
+            return doc
+        tags = [k for k in doc if k.startswith("__")]
+        if not tags:
+            return {k: self.decode(v, f"{where}.{k}", depth + 1) for k, v in doc.items()}
+        if tags == ["__tensor__"] and len(doc) == 1:
+            return self.tensor(doc["__tensor__"], where)
+        if tags == ["__ndarray__"] and set(doc) == {"__ndarray__", "dtype"}:
+            return self.ndarray(doc, where)
+        if tags == ["__tuple__"] and len(doc) == 1 and isinstance(doc["__tuple__"], list):
+            return tuple(self.decode(v, f"{where}[{i}]", depth + 1)
+                         for i, v in enumerate(doc["__tuple__"]))
+        if tags == ["__items__"] and len(doc) == 1 and isinstance(doc["__items__"], list):
+            return self.items(doc["__items__"], where, depth)
+        raise self.fail(where, "a tagged object lamina never writes",
+                        "{'__tensor__': k}, {'__ndarray__': k, 'dtype': d}, "
+                        "{'__tuple__': [...]} or {'__items__': [[k, v], ...]}", doc)
+
+    def ndarray(self, doc: dict, where: str) -> np.ndarray:
+        dtype = doc["dtype"]
+        if not isinstance(dtype, str) or dtype not in NDARRAY_DTYPES:
+            raise self.fail(where, "an array dtype lamina does not store",
+                            f"one of {', '.join(sorted(NDARRAY_DTYPES))}", dtype)
+        tensor = self.tensor(doc["__ndarray__"], where)
+        if tensor.dtype not in (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
+                                torch.int64, torch.float16, torch.float32, torch.float64):
+            raise self.fail(where, "an array stored in a dtype numpy cannot read",
+                            "an integer, bool or float16/32/64 tensor", str(tensor.dtype))
+        return tensor.numpy().astype(dtype)
+
+    def items(self, pairs: list, where: str, depth: int) -> dict:
+        out = {}
+        for i, pair in enumerate(pairs):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise self.fail(f"{where}.__items__[{i}]", "a malformed item",
+                                "a [key, value] list", pair)
+            key = self.decode(pair[0], f"{where}.__items__[{i}][0]", depth + 2)
+            try:
+                hash(key)
+            except TypeError:
+                raise self.fail(f"{where}.__items__[{i}][0]", "an unhashable dict key",
+                                "a number, string, None or tuple of those", key) from None
+            out[key] = self.decode(pair[1], f"{where}.__items__[{i}][1]", depth + 2)
+        return out
 
 
 def save_state(path, state: dict[str, Any]) -> None:
@@ -98,15 +197,31 @@ def save_state(path, state: dict[str, Any]) -> None:
 
 
 def load_state(path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_state`; a clear ``ValueError`` if it is damaged."""
-    from lamina.saving import read_safetensors
+    """Read a checkpoint written by :func:`save_state`, checking it against the schema.
 
+    Raises:
+        FileFormatError: (a ``ValueError``) if the file is truncated, corrupted, hostile
+            or not a lamina checkpoint; the message names the file and what is wrong.
+    """
     try:
         tensors, metadata = read_safetensors(path)
-        if metadata.get("format") != _FORMAT:
-            raise ValueError(f"format is {metadata.get('format')!r}, not {_FORMAT!r}")
-        doc = json.loads(metadata["state"])
-    except (SafetensorError, ValueError, KeyError) as err:
-        raise ValueError(f"Checkpoint '{path}' cannot be read ({err}). It is truncated, "
-                         f"corrupted or not a lamina checkpoint; delete it to start afresh.") from None
-    return unflatten_state(doc, tensors)
+        if metadata.get("format") != _FORMAT or metadata.get("version") != str(_VERSION):
+            raise FileFormatError(message(
+                "It is not a lamina checkpoint this version reads.",
+                expected=f"format {_FORMAT!r}, version '{_VERSION}'",
+                received=f"format {metadata.get('format')!r}, "
+                         f"version {metadata.get('version')!r}"))
+        if "state" not in metadata:
+            raise FileFormatError("Its header holds no training state.")
+        try:
+            doc = json.loads(metadata["state"])
+        except (ValueError, RecursionError) as err:
+            raise FileFormatError(f"Its state is not JSON ({str(err)[:80]}).") from None
+        state = unflatten_state(doc, tensors)
+        if not isinstance(state, dict):
+            raise FileFormatError(message("Its state is not a mapping.",
+                                          received=type(state).__name__))
+    except FileFormatError as err:
+        raise FileFormatError(f"Checkpoint '{path}' cannot be read: it is truncated, "
+                              f"corrupted or not a lamina checkpoint. {err} {_FIX}") from None
+    return state

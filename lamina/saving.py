@@ -2,27 +2,53 @@
 
 The architecture is stored as JSON in the safetensors header's metadata, so loading a
 model never unpickles anything (no code runs from a file). Files are written atomically.
+
+A file is data, and :func:`load_model` checks it before it allocates anything real:
+
+1. the safetensors header (tensor names, dtypes, shapes and byte ranges) is read and
+   checked against the file's size, without reading the tensors;
+2. the JSON config is checked for the structure lamina writes (every layer entry a
+   ``{"class": str, "config": dict}``, input shapes of positive ints) and built on the
+   ``meta`` device, where no weight has storage, while every intermediate output of the
+   build's dry runs is measured;
+3. the meta model's state dict is compared, tensor by tensor, with the file's table:
+   the same names, the same shapes, the same dtype (a float tensor may be stored in
+   another float precision; an int8, bool or integer-relabelled tensor is refused);
+4. only then is the model built for real and the tensors copied in.
+
+A refused file raises :class:`lamina.errors.FileFormatError`, a ``ValueError`` naming the
+file and the first inconsistency. So a file of a few hundred bytes can never make lamina
+allocate the gigabytes its config might describe.
 """
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Iterator
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from lamina._io import atomic_write_bytes
+from lamina._io import (
+    SafetensorsHeader,
+    atomic_write_bytes,
+    read_safetensors,
+    read_safetensors_header,
+)
+from lamina.errors import FileFormatError, message
 from lamina.layers.base import LAYERS, Layer
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "layer_to_config",
-           "layer_from_config", "FORMAT_VERSION"]
+           "layer_from_config", "read_safetensors", "FORMAT_VERSION", "MAX_SAMPLE_BYTES"]
 
 FORMAT_VERSION = 1
+#: Largest output, in bytes, that one layer may produce for one sample while a loaded
+#: model is built (its shape dry runs), or that its tensors outside the file (buffers not
+#: saved) may take. Grows to 8x the file's size for large files.
+MAX_SAMPLE_BYTES = 2**23
+_MAX_CONFIG_DEPTH = 64
 
 
 def layer_to_config(layer: nn.Module) -> dict[str, Any]:
@@ -38,36 +64,50 @@ def layer_to_config(layer: nn.Module) -> dict[str, Any]:
             f"Cannot save a model holding a plain torch module ({type(layer).__name__}): its "
             f"architecture has no config. Save its weights with `model.save_weights(path)`, "
             f"or write it as a lamina Layer.")
-    return {"class": type(layer).__name__, "config": layer.get_config()}
+    return {"class": LAYERS.name_of(type(layer)), "config": layer.get_config()}
+
+
+def _check_entry(entry: Any) -> None:
+    if (not isinstance(entry, dict) or not isinstance(entry.get("class"), str)
+            or not isinstance(entry.get("config"), dict)):
+        raise ValueError(message(
+            "A layer entry of a model config is malformed.",
+            expected='{"class": "<layer class name>", "config": {...}}',
+            received=_short(entry),
+            fix="Write configs with `layer_to_config(layer)` / `model.get_config()`."))
 
 
 def layer_from_config(entry: dict[str, Any]) -> Layer:
-    """Inverse of :func:`layer_to_config` (classes are found in the layer registry)."""
+    """Inverse of :func:`layer_to_config` (classes are found in the layer registry).
+
+    Lamina's layers are found by class name, other ``Layer`` subclasses by their
+    module-qualified name (``"mymodule.MyLayer"``), as :func:`layer_to_config` writes them.
+
+    Raises:
+        ValueError: if ``entry`` is not ``{"class": str, "config": dict}`` or names no
+            registered layer class.
+
+    Example:
+        >>> from lamina import layers
+        >>> layer_from_config({"class": "Dense", "config": {"units": 3}}).units
+        3
+    """
+    _check_entry(entry)
     cls = LAYERS.lookup(entry["class"])
-    return cls.from_config(entry["config"])
+    return cls.from_config(dict(entry["config"]))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _tensors(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 
 
-def read_safetensors(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Tensors and header metadata of a safetensors file; ``SafetensorError`` or
-    ``ValueError`` if the file is malformed (no pickle is ever involved)."""
-    with open(os.fspath(path), "rb") as f:
-        data = f.read()
-    tensors = st_load(data)
-    size = int.from_bytes(data[:8], "little")
-    return tensors, json.loads(data[8:8 + size]).get("__metadata__") or {}
-
-
-def _read(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """:func:`read_safetensors` with a clear error if the file is damaged."""
-    try:
-        return read_safetensors(path)
-    except (SafetensorError, ValueError) as err:
-        raise ValueError(f"'{path}' is not a valid lamina/safetensors file ({err}). It may be "
-                         f"truncated or corrupted; save the model again.") from None
+def _header(path) -> SafetensorsHeader:
+    return read_safetensors_header(path)
 
 
 def save_weights(model: nn.Module, path) -> None:
@@ -84,24 +124,48 @@ def save_weights(model: nn.Module, path) -> None:
 
 
 def load_weights(model: nn.Module, path) -> None:
-    """Copy the tensors in ``path`` into ``model``; names and shapes must match exactly."""
-    _assign(model, _read(path)[0], path)
+    """Copy the tensors in ``path`` into ``model``; names, shapes and dtypes must match.
+
+    The file's tensor table is checked against the model before its tensors are read.
+    """
+    header = _header(path)
+    check_tensor_table(model.state_dict(), header, path, getattr(model, "name", ""))
+    model.load_state_dict(read_safetensors(path, header)[0])
 
 
-def _assign(model: nn.Module, tensors: dict[str, torch.Tensor], path) -> None:
-    own = model.state_dict()
+def _dtypes_agree(stored: torch.dtype, wanted: torch.dtype) -> bool:
+    """Same dtype, or two floating-point dtypes (a model saved in another precision)."""
+    return stored == wanted or (stored.is_floating_point and wanted.is_floating_point)
+
+
+def check_tensor_table(own: dict[str, torch.Tensor], header: SafetensorsHeader, path,
+                       model_name: str = "") -> None:
+    """Check a file's tensor table against a (possibly meta) state dict: every tensor
+    present with the same shape and a compatible dtype, and no extra tensor."""
+    table = header.tensors
     for key, value in own.items():
-        if key not in tensors:
-            raise ValueError(f"'{path}' has no tensor '{key}' that model "
-                             f"'{getattr(model, 'name', '')}' needs. Was it saved from "
-                             f"another architecture?")
-        if tuple(tensors[key].shape) != tuple(value.shape):
-            raise ValueError(f"Tensor '{key}' in '{path}' has shape {tuple(tensors[key].shape)}, "
-                             f"but the model's has shape {tuple(value.shape)}.")
-    extra = sorted(set(tensors) - set(own))
+        if key not in table:
+            raise FileFormatError(message(
+                f"'{path}' has no tensor '{key}' that model '{model_name}' needs.",
+                expected=f"{len(own)} tensors", received=f"{len(table)} tensors",
+                fix="Was it saved from another architecture? Load it into the model it was "
+                    "saved from."))
+        info = table[key]
+        if info.shape != tuple(value.shape):
+            raise FileFormatError(message(
+                f"Tensor '{key}' in '{path}' has shape {info.shape}, not the shape model "
+                f"'{model_name}' expects.", expected=f"shape {tuple(value.shape)}",
+                fix="Was it saved from another architecture?"))
+        if not _dtypes_agree(info.dtype, value.dtype):
+            raise FileFormatError(message(
+                f"Tensor '{key}' in '{path}' does not have the dtype model '{model_name}' "
+                f"expects.", expected=f"{value.dtype}", received=f"{info.dtype}",
+                fix="The file is damaged or was edited; save the model again."))
+    extra = sorted(set(table) - set(own))
     if extra:
-        raise ValueError(f"'{path}' holds tensors the model does not have: {extra[:5]}.")
-    model.load_state_dict(tensors)
+        raise FileFormatError(message(
+            f"'{path}' holds tensors model '{model_name}' does not have.",
+            received=f"{extra[:5]}", fix="Was it saved from another architecture?"))
 
 
 def save_model(model: Layer, path) -> None:
@@ -121,15 +185,150 @@ def save_model(model: Layer, path) -> None:
 
 
 def load_model(path) -> Layer:
-    """Rebuild a model saved with ``model.save(path)``; never unpickles."""
-    tensors, metadata = _read(path)
-    if metadata.get("format") != "lamina-model" or "config" not in metadata:
-        raise ValueError(f"'{path}' holds no model architecture (format "
-                         f"{metadata.get('format')!r}). If it was written by `save_weights`, "
-                         f"build the model and call `model.load_weights(path)`.")
-    model = layer_from_config(json.loads(metadata["config"]))
-    if not model.built:
-        raise ValueError(f"The model in '{path}' was saved before it was built; rebuild it "
-                         f"with an input_shape.")
-    _assign(model, tensors, path)
+    """Rebuild a model saved with ``model.save(path)``; never unpickles.
+
+    The file is checked before anything real is allocated (see the module docstring).
+
+    Raises:
+        FileFormatError: (a ``ValueError``) if the file is damaged, hostile, holds no
+            architecture, or its config and tensors disagree; the message names the file.
+
+    Example:
+        >>> import tempfile, os, lamina as lm
+        >>> m = lm.Sequential([lm.layers.Dense(2)], input_shape=(3,))
+        >>> p = os.path.join(tempfile.mkdtemp(), "m.lamina"); m.save(p)
+        >>> lm.load_model(p).layers[0].weight.shape
+        torch.Size([2, 3])
+    """
+    header = _header(path)
+    config = _model_config(header, path)
+    limit = max(MAX_SAMPLE_BYTES, 8 * header.file_size)
+    with _measured_dry_runs(path, limit), torch.device("meta"):
+        meta = _build(config, path)
+    if not isinstance(meta, Layer) or not meta.built:
+        raise FileFormatError(message(
+            f"The model in '{path}' was saved before it was built, so its weights have no "
+            f"shapes.", fix="Rebuild it with an `input_shape` and save it again."))
+    own = meta.state_dict()
+    check_tensor_table(own, header, path, meta.name)
+    saved = {id(t) for t in own.values()}
+    unsaved = sum(t.numel() * t.element_size() for t in _all_tensors(meta) if id(t) not in saved)
+    if unsaved > limit:
+        raise FileFormatError(message(
+            f"The model in '{path}' holds tensors that are not in the file (buffers not "
+            f"saved) and would need more memory than lamina allocates for such a file.",
+            expected=f"at most {limit} bytes", received=f"{unsaved} bytes",
+            fix="Raise `lamina.saving.MAX_SAMPLE_BYTES` if you trust the file."))
+    del meta, own
+    model = _build(config, path)  # the same shapes as the meta build: all checked
+    model.load_state_dict(read_safetensors(path, header)[0])
     return model
+
+
+def _all_tensors(model: nn.Module) -> Iterator[torch.Tensor]:
+    yield from model.parameters()
+    yield from model.buffers()
+
+
+def _model_config(header: SafetensorsHeader, path) -> dict[str, Any]:
+    """The JSON config of a model file, checked for the structure lamina writes."""
+    metadata = header.metadata
+    if metadata.get("format") != "lamina-model" or "config" not in metadata:
+        raise FileFormatError(message(
+            f"'{path}' holds no model architecture.", expected="format 'lamina-model'",
+            received=f"format {_short(metadata.get('format'))}",
+            fix="If it was written by `save_weights`, build the model and call "
+                "`model.load_weights(path)`."))
+    if metadata.get("version") != str(FORMAT_VERSION):
+        raise FileFormatError(message(
+            f"'{path}' has a model format version lamina cannot read.",
+            expected=f"version {FORMAT_VERSION}",
+            received=f"version {_short(metadata.get('version'))}",
+            fix="Load it with the lamina version that saved it, or upgrade lamina."))
+    try:
+        config = json.loads(metadata["config"])
+    except (ValueError, RecursionError) as err:
+        raise FileFormatError(message(f"The model config in '{path}' is not JSON.",
+                                      received=_short(str(err)))) from None
+    try:
+        _check_config(config, 0)
+    except ValueError as err:
+        raise FileFormatError(f"The model config in '{path}' is malformed: {err}") from None
+    return config
+
+
+def _check_config(entry: Any, depth: int) -> None:
+    """Layer entries are ``{"class": str, "config": dict}`` (recursively, in ``layers``
+    lists and wrapped ``layer``s) and input shapes hold positive ints (or None)."""
+    if depth > _MAX_CONFIG_DEPTH:
+        raise ValueError(message("Layers are nested too deeply.",
+                                 expected=f"at most {_MAX_CONFIG_DEPTH} levels"))
+    _check_entry(entry)
+    config = entry["config"]
+    for key in ("input_shape", "shape"):
+        if config.get(key) is not None:
+            _check_shape(key, config[key], entry["class"])
+    for inp in config.get("inputs") or []:
+        if isinstance(inp, dict) and "shape" in inp:
+            _check_shape("inputs[].shape", inp["shape"], entry["class"])
+    children = config.get("layers", [])
+    if "layers" in config and not isinstance(children, list):
+        raise ValueError(message(f"`layers` of {entry['class']} must be a list of layer "
+                                 f"entries.", received=_short(children)))
+    if isinstance(config.get("layer"), dict):
+        children = [*children, config["layer"]]
+    for child in children:
+        _check_config(child, depth + 1)
+
+
+def _check_shape(key: str, shape: Any, owner: str) -> None:
+    if not isinstance(shape, list) or not all(
+            d is None or (type(d) is int and 1 <= d < 2**31) for d in shape):
+        raise ValueError(message(
+            f"`{key}` of {owner} must be a list of positive ints (None for a free axis).",
+            received=f"{key}={_short(shape)}"))
+
+
+def _build(config: dict[str, Any], path) -> Layer:
+    """``layer_from_config`` with any failure turned into a ``FileFormatError``."""
+    try:
+        return layer_from_config(config)
+    except FileFormatError:
+        raise
+    except (Exception, RecursionError) as err:  # noqa: BLE001 -- a file's config is data
+        raise FileFormatError(message(
+            f"The model config in '{path}' cannot be built.",
+            received=f"{type(err).__name__}: {_short(str(err))}",
+            fix="The file is damaged or was edited, or it needs a layer class that is not "
+                "defined (import the module that defines it first).")) from err
+
+
+class _measured_dry_runs:
+    """Refuse, during a load's build, any layer output above ``limit`` bytes (a dry run
+    on one sample): a global forward hook, removed on exit."""
+
+    def __init__(self, path, limit: int):
+        self.path, self.limit, self.handles = path, limit, []
+
+    def _pre_hook(self, module, args):
+        self._hook(module, args, args)
+
+    def _hook(self, module, args, output):
+        for t in output if isinstance(output, (tuple, list)) else (output,):
+            if isinstance(t, torch.Tensor) and t.numel() * t.element_size() > self.limit:
+                raise FileFormatError(message(
+                    f"The model in '{self.path}' makes layer '{getattr(module, 'name', '')}' "
+                    f"take or produce a larger tensor for one sample than lamina allocates while "
+                    f"loading such a file.", expected=f"at most {self.limit} bytes",
+                    received=f"shape {tuple(t.shape)} ({t.numel() * t.element_size()} bytes)",
+                    fix="Raise `lamina.saving.MAX_SAMPLE_BYTES` if you trust the file."))
+
+    def __enter__(self):
+        hooks = torch.nn.modules.module
+        self.handles = [hooks.register_module_forward_pre_hook(self._pre_hook),
+                        hooks.register_module_forward_hook(self._hook)]
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self.handles:
+            handle.remove()

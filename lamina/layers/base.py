@@ -21,7 +21,8 @@ from lamina.layers.input_spec import InputSpec, format_shape
 
 __all__ = ["Layer", "auto_name", "LAYERS"]
 
-#: Every ``Layer`` subclass, by class name: how ``load_model`` finds a saved layer's class.
+#: Every ``Layer`` subclass, by class name (lamina's) or module-qualified name (others):
+#: how ``load_model`` finds a saved layer's class.
 LAYERS = Registry("layer")
 
 _name_counts: dict[str, int] = defaultdict(int)
@@ -61,10 +62,13 @@ class Layer(nn.Module):
     #: ``build_shapes`` then takes a list of per-sample shapes.
     list_input = False
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, overwrite: bool = False, **kwargs):
+        # lamina's classes own their short names; a user class registers as
+        # "module.Name" and takes a short name from another class only with
+        # ``class Dense(Layer, overwrite=True)`` (see lamina._registry).
         super().__init_subclass__(**kwargs)
         if not cls.__name__.startswith("_"):
-            LAYERS.register(cls.__name__, overwrite=True)(cls)
+            LAYERS.register_class(cls, overwrite=overwrite)
 
     def __init__(self, *, name: str | None = None):
         super().__init__()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from lamina.errors import message
 from lamina.models.model import Model
 
 __all__ = ["WrappedModel"]
@@ -41,6 +42,17 @@ class WrappedModel(Model):
             f"Cannot save model '{self.name}' with its architecture: it wraps a plain torch "
             f"module ({type(self.module).__name__}), which has no config. Save its weights with "
             f"`model.save_weights(path)` and rebuild the module in code.")
+
+    @classmethod
+    def from_config(cls, config):
+        """Refused: a wrapped torch module has no config, so no file can describe one (a
+        config naming, say, ``"os.system"`` as the module is refused here, at load)."""
+        raise ValueError(message(
+            "A WrappedModel cannot be built from a config: the torch module it wraps is code, "
+            "not data, and lamina never writes its architecture to a file.",
+            received=f"config keys {sorted(config)[:5] if isinstance(config, dict) else config!r}",
+            fix="Rebuild the torch module in code, wrap it with `lm.Model.wrap(module)` and call "
+                "`model.load_weights(path)`."))
 
     def build(self, input_shape: tuple) -> None:
         """A wrapped module is already built; this only records ``input_shape``."""
