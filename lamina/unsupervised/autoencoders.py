@@ -30,7 +30,7 @@ from lamina.models.model import Model
 from lamina.optimizers._constraints import Flag, Number, check_constraints
 from lamina.training.data import to_tensor
 from lamina.unsupervised import penalties as P
-from lamina.unsupervised._base import Options, Sizes, like_input
+from lamina.unsupervised._base import Options, Sizes, check_real, like_input
 
 __all__ = ["Autoencoder", "DenoisingAutoencoder", "SparseAutoencoder", "ContractiveAutoencoder",
            "VariationalAutoencoder", "ConvAutoencoder", "StackedAutoencoder"]
@@ -149,13 +149,24 @@ class _AutoencoderModel(Model, metaclass=abc.ABCMeta):
         return super().evaluate(x, x if y is None else y, batch_size=batch_size,
                                 verbose=verbose)
 
-    def _run(self, fn, x, owner: str, *, build: bool = True):
-        t = to_tensor(x, "x", f"{type(self).__name__}.{owner}")
+    def _run(self, fn, x, owner: str, *, build: bool = True, name: str = "x"):
+        where = f"{type(self).__name__}.{owner}"
+        t = to_tensor(check_real(x, name, where), name, where)
+        if t.dim() < 2:
+            raise ValueError(message(f"Argument `{name}` of {where} must be a batch of "
+                                     f"samples, (N, ...).", received=f"{name} of shape "
+                                     f"{tuple(t.shape)}", fix=f"Add the batch axis: "
+                                     f"`{name}[None]` for one sample."))
         if not self.built:
             if not build:
                 raise NotBuiltError(f"{type(self).__name__} '{self.name}' is not built, so "
                                     f"`{owner}` cannot run. Fit it or call `build(input_shape)`.")
             self.build(tuple(t.shape[1:]))
+        if build and tuple(t.shape[1:]) != tuple(self.input_shape):
+            raise ValueError(message(
+                f"Argument `{name}` of {where} must have shape (N, "
+                f"{', '.join(map(str, self.input_shape))}), the shape the model was built for.",
+                received=f"{name} of shape {tuple(t.shape)}"))
         param = next(self.parameters())
         t = t.to(device=param.device, dtype=param.dtype)
         was_training = self.training
@@ -163,9 +174,22 @@ class _AutoencoderModel(Model, metaclass=abc.ABCMeta):
         try:
             with torch.no_grad():
                 out = torch.cat([fn(chunk) for chunk in t.split(_CHUNK)]) if len(t) else fn(t)
+        except (RuntimeError, IndexError) as err:
+            if build:
+                raise
+            raise ValueError(self._code_shape_error(t, where, name, err)) from None
         finally:
             self.train(was_training)
         return like_input(out, x)
+
+    def _code_shape_error(self, z: Tensor, where: str, name: str, err: Exception) -> str:
+        """The message for codes ``decode`` could not take (computed only on that error)."""
+        with torch.no_grad():
+            probe = torch.zeros(1, *self.input_shape, dtype=z.dtype, device=z.device)
+            code = tuple(self._encode(probe).shape[1:])
+        return message(f"Argument `{name}` of {where} must hold codes of shape (N, "
+                       f"{', '.join(map(str, code))}), as `encode` gives.",
+                       received=f"{name} of shape {tuple(z.shape)} ({err})")
 
     def encode(self, x):
         """The codes of ``x`` (numpy for numpy input, else a tensor)."""
@@ -173,7 +197,7 @@ class _AutoencoderModel(Model, metaclass=abc.ABCMeta):
 
     def decode(self, z):
         """The reconstructions for codes ``z`` (numpy for numpy input, else a tensor)."""
-        return self._run(self._decode, z, "decode", build=False)
+        return self._run(self._decode, z, "decode", build=False, name="z")
 
     def reconstruct(self, x):
         """``decode(encode(x))``, without corruption or sampling."""

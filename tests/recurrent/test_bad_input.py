@@ -206,3 +206,10 @@ def test_gradient_flow_refuses_2d_input_with_the_layers_message():
 def test_gradient_flow_takes_float64_numpy():
     flow = gradient_flow(_regressor(), np.random.randn(2, 4, 2))
     assert flow.state_grad_norm.shape == (4,) and np.isfinite(flow.state_grad_norm).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.int64, torch.bool])
+def test_input_of_another_dtype_than_the_weights_is_named(dtype):
+    with pytest.raises(TypeError, match=r"Layer 'simplernn.*' expects input of dtype "
+                                        rf"torch.float32.*Received: input of dtype {dtype}"):
+        _rnn()(torch.ones(2, 5, 2, dtype=dtype))

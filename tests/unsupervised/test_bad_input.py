@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lamina.unsupervised import RBM, ClassificationRBM
+from lamina.unsupervised import RBM, Autoencoder, ClassificationRBM
 
 X = np.array([[1, 1, 0, 0], [0, 0, 1, 1]] * 8, dtype=np.float32)
 
@@ -85,3 +85,31 @@ def test_complete_clamps_the_known_units(mask):
 def test_complex_data_is_refused_not_cast_to_real(x):
     with pytest.raises(TypeError, match=r"`x` of RBM.fit must hold (real )?numbers"):
         RBM(2, device="cpu").fit(x)
+
+
+# -- autoencoders' inference entry points ---------------------------------------------------
+def _autoencoder():
+    torch.manual_seed(0)
+    model = Autoencoder(2)
+    model.build((4,))
+    return model
+
+
+def test_autoencoder_decode_names_the_code_shape():
+    with pytest.raises(ValueError, match=r"`z` of Autoencoder.decode must hold codes of shape "
+                                         r"\(N, 2\), as `encode` gives.*Received: z of shape "
+                                         r"\(3, 5\)"):
+        _autoencoder().decode(np.zeros((3, 5), np.float32))
+    assert _autoencoder().decode(np.zeros((3, 2), np.float32)).shape == (3, 4)
+
+
+@pytest.mark.parametrize("method", ["encode", "reconstruct"])
+def test_autoencoder_inference_checks_the_input_shape(method):
+    model = _autoencoder()
+    with pytest.raises(ValueError, match=rf"`x` of Autoencoder.{method} must have shape "
+                                         r"\(N, 4\).*Received: x of shape \(3, 5\)"):
+        getattr(model, method)(np.zeros((3, 5), np.float32))
+    with pytest.raises(ValueError, match=rf"`x` of Autoencoder.{method} must be a batch"):
+        getattr(model, method)(np.zeros(4, np.float32))
+    with pytest.raises(TypeError, match=rf"`x` of Autoencoder.{method} must hold real"):
+        getattr(model, method)(torch.zeros(3, 4, dtype=torch.complex64))

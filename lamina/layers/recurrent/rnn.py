@@ -172,6 +172,11 @@ class RecurrentLayer(_RecurrentWeights):
                 f"(batch, time steps, features).",
                 received=f"input of shape {format_shape(tuple(x.shape)[1:])}",
                 fix=_SEQUENCE_HINT))
+        if x.dtype != w_ih.dtype:
+            raise TypeError(message(
+                f"Layer '{self.name}' expects input of dtype {w_ih.dtype} (its weights').",
+                received=f"input of dtype {x.dtype}",
+                fix=f"Cast it, `x.to({w_ih.dtype})`, or put an Embedding first for token ids."))
         if x.shape[1] == 0:
             raise ValueError(message(
                 f"Layer '{self.name}' expects sequences of at least 1 time step: a sequence "
