@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from lamina._validation import check_positive_int
+from lamina._validation import check_positive_int, check_probability
 from lamina.errors import message
 
 __all__ = [
@@ -286,12 +286,33 @@ def reber_correct(y_pred, y_true, lengths) -> np.ndarray:
         [True, True]
     """
     y_pred, y_true = np.asarray(y_pred), np.asarray(y_true) > 0.5
-    lengths = np.asarray(lengths)
+    if y_pred.shape != y_true.shape or y_true.ndim != 3:
+        raise ValueError(message("reber_correct takes predictions and targets of one shape "
+                                 "(N, T, symbols).", received=f"y_pred of shape "
+                                 f"{y_pred.shape}, y_true of shape {y_true.shape}"))
+    lengths = _integers(lengths, "lengths", "reber_correct", y_true.shape[1] + 1)
+    if lengths.shape != y_true.shape[:1]:
+        raise ValueError(message(f"Argument `lengths` of reber_correct must hold one length "
+                                 f"per string ({y_true.shape[0]}).",
+                                 received=f"lengths of shape {lengths.shape}"))
     k = y_true.sum(-1, keepdims=True)
     ranks = np.argsort(np.argsort(-y_pred, axis=-1, kind="stable"), axis=-1)
     ok = ((ranks < k) == y_true).all(-1)
     steps = np.arange(y_true.shape[1])[None, :] < lengths[:, None]
     return (ok | ~steps).all(1)
+
+
+def _integers(values, name: str, owner: str, high: int) -> np.ndarray:
+    """``values`` as int64, if each is a whole number in ``[0, high)``; else lamina's message
+    (nothing is truncated, and -1 does not wrap around to the end)."""
+    a = np.asarray(values)
+    whole = a.dtype.kind in "iub" or (a.dtype.kind == "f" and bool(
+        np.isfinite(a).all() and (a == np.trunc(a)).all()))
+    if not whole or (a.size and (a.min() < 0 or a.max() >= high)):
+        shown = a.reshape(-1)[:8].tolist() if a.dtype.kind in "biuf" else repr(a.dtype)
+        raise ValueError(message(f"Argument `{name}` of {owner} must hold integers in "
+                                 f"[0, {high}).", received=f"{name}={shown}"))
+    return a.astype(np.int64)
 
 
 # -- images as sequences --------------------------------------------------------------------
@@ -388,10 +409,13 @@ class CharCorpus:
 
     def decode(self, ids) -> str:
         """The text of tokens ``ids``."""
-        return "".join(self.vocab[int(i)] for i in np.asarray(ids).reshape(-1))
+        ids = _integers(ids, "ids", "CharCorpus.decode", len(self.vocab))
+        return "".join(self.vocab[i] for i in ids.reshape(-1))
 
     def split(self, fraction: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """``(train_ids, held_out_ids)``: the first ``fraction`` of the text and the rest."""
+        fraction = check_probability("fraction", fraction, "CharCorpus.split",
+                                     inclusive_high=True)
         cut = int(len(self.ids) * fraction)
         return self.ids[:cut], self.ids[cut:]
 
@@ -407,6 +431,8 @@ class CharCorpus:
         step = seq_len if step is None else check_positive_int("step", step,
                                                                 "CharCorpus.sequences")
         ids = self.ids if ids is None else np.asarray(ids)
+        _check_long_enough(len(ids), seq_len + 1, f"windows of seq_len={seq_len} (plus the "
+                           f"target's shift)", "CharCorpus.sequences")
         starts = np.arange(0, len(ids) - seq_len, step)
         index = starts[:, None] + np.arange(seq_len)[None, :]
         return ids[index], ids[index + 1]
@@ -416,7 +442,16 @@ class CharCorpus:
         next-character targets, for truncated BPTT over the whole text."""
         n_streams = check_positive_int("n_streams", n_streams, "CharCorpus.streams")
         ids = self.ids if ids is None else np.asarray(ids)
+        _check_long_enough(len(ids), n_streams + 1, f"{n_streams} streams of at least 1 "
+                           f"step (plus the target's shift)", "CharCorpus.streams")
         length = (len(ids) - 1) // n_streams
         x = ids[:n_streams * length].reshape(n_streams, length)
         y = ids[1:n_streams * length + 1].reshape(n_streams, length)
         return x, y
+
+
+def _check_long_enough(n_ids: int, needed: int, what: str, owner: str) -> None:
+    if n_ids < needed:
+        raise ValueError(message(f"{owner} needs at least {needed} tokens for {what}.",
+                                 received=f"{n_ids} tokens",
+                                 fix="Use a longer text or fewer/shorter sequences."))

@@ -7,6 +7,7 @@ import torch
 
 import lamina as lm
 from lamina import layers
+from lamina.datasets.sequences import CharCorpus, encode_reber, reber_correct
 from lamina.recurrent import gradient_flow, rtrl_gradients, truncated_bptt
 
 
@@ -213,3 +214,32 @@ def test_input_of_another_dtype_than_the_weights_is_named(dtype):
     with pytest.raises(TypeError, match=r"Layer 'simplernn.*' expects input of dtype "
                                         rf"torch.float32.*Received: input of dtype {dtype}"):
         _rnn()(torch.ones(2, 5, 2, dtype=dtype))
+
+
+# -- sequence data sets ---------------------------------------------------------------------
+def test_reber_correct_refuses_fractional_or_misshaped_lengths():
+    _, y, lengths = encode_reber(["BTBTXSETE", "BPBPVVEPE"])
+    with pytest.raises(ValueError, match=r"`lengths` of reber_correct must hold integers in "
+                                         r"\[0, 9\).*Received: lengths=\[8.5, 8.5\]"):
+        reber_correct(y, y, lengths + 0.5)
+    with pytest.raises(ValueError, match=r"one length per string \(2\).*Received: lengths of "
+                                         r"shape \(1,\)"):
+        reber_correct(y, y, lengths[:1])
+
+
+@pytest.mark.parametrize("ids", [[100], [-1], [1.5]])
+def test_char_corpus_decode_refuses_ids_outside_the_vocabulary(ids):
+    with pytest.raises(ValueError, match=r"`ids` of CharCorpus.decode must hold integers in "
+                                         rf"\[0, 8\).*Received: ids=\[{ids[0]}\]"):
+        CharCorpus("hello world").decode(ids)
+
+
+def test_char_corpus_refuses_windows_longer_than_the_text():
+    corpus = CharCorpus("hello world")
+    with pytest.raises(ValueError, match=r"needs at least 101 tokens.*Received: 11 tokens"):
+        corpus.sequences(100)
+    with pytest.raises(ValueError, match=r"needs at least 12 tokens.*Received: 11 tokens"):
+        corpus.streams(11)
+    with pytest.raises(ValueError, match=r"`fraction` of CharCorpus.split"):
+        corpus.split(float("nan"))
+    assert corpus.streams(10)[0].shape == (10, 1)
