@@ -109,7 +109,7 @@ class Embedding(Layer):
                 index = tuple(int(i) for i in wrong.nonzero()[0])
                 raise ValueError(message(
                     f"Embedding '{self.name}' takes {expected}; float ids are not truncated.",
-                    received=f"id {float(x[index]):g} at index {index}",
+                    received=f"id {float(x[index]):g} at index {index} of its input",
                     fix="Round or map the tokens to integers first (`x.round().long()`)."))
         return ids
 
@@ -120,8 +120,8 @@ class Embedding(Layer):
         return message(
             f"Embedding '{self.name}' has a vocabulary of {self.input_dim} ids: every id must "
             f"lie in [0, {self.input_dim}).",
-            received=f"id {int(ids[index])} at index {index} (ids from {int(ids.min())} to "
-                     f"{int(ids.max())})",
+            received=f"id {int(ids[index])} at index {index} of its input (ids from "
+                     f"{int(ids.min())} to {int(ids.max())})",
             fix="Raise `input_dim` to cover the largest id, or map unknown tokens to a "
                 "reserved id.")
 
