@@ -18,6 +18,13 @@ streamed into a temporary file while hashed, and renamed into the cache only whe
 the SHA-256 matches, so the cache holds verified files or nothing. Files found on
 disk are not hashed (a distribution may recompress them); the IDX reader checks
 their structure instead.
+
+A download is bounded in size and time: it stops with a :class:`DownloadError` once
+it passes the file's expected size (``Source.sizes``) or, where that is unknown,
+:data:`MAX_DOWNLOAD_BYTES`, and once it has run for ``deadline`` seconds in all
+(``timeout`` bounds each wait on the server, ``deadline`` the whole transfer, so a
+server dripping a byte at a time cannot keep it alive). Every argument is checked
+before the first byte goes over the network.
 """
 
 from __future__ import annotations
@@ -25,8 +32,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import http.client
+import math
 import os
+import re
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -38,9 +48,14 @@ from lamina._io import atomic_open
 from lamina.errors import LaminaError, message
 
 __all__ = ["DatasetNotFoundError", "DownloadError", "Source", "default_cache_dir", "download",
-           "fetch", "find_or_fetch"]
+           "fetch", "find_or_fetch", "MAX_DOWNLOAD_BYTES", "DEFAULT_DEADLINE"]
 
 _CHUNK = 1 << 20
+#: Largest download when the file's size is not known in advance (1 GiB).
+MAX_DOWNLOAD_BYTES = 2**30
+#: Seconds a whole download may take by default.
+DEFAULT_DEADLINE = 1800.0
+_SHA256 = re.compile(r"(sha256:)?[0-9a-fA-F]{64}")
 _SYSTEM_ROOT = "/usr/share/datasets"
 
 
@@ -62,6 +77,7 @@ class Source:
         base_url: the canonical download URL, ending in ``/``.
         checksums: file name -> SHA-256 hex digest of the file served there.
         install_hint: how to install the files system-wide, as code, if possible.
+        sizes: file name -> size in bytes, where known; a download stops beyond it.
 
     Example:
         >>> Source("toy", "Toy", "http://example.org/", {"a.gz": "0" * 64}).url_env
@@ -73,6 +89,7 @@ class Source:
     base_url: str
     checksums: Mapping[str, str]
     install_hint: str | None = None
+    sizes: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def url_env(self) -> str:
@@ -115,43 +132,92 @@ def _hex(digest: str) -> str:
     return digest.lower().removeprefix("sha256:")
 
 
-def _read_into(response: IO[bytes], f: IO[bytes], url: str, bar: tqdm) -> tuple[str, int]:
-    """Copy ``response`` to ``f`` while hashing; return (sha256 hex, size)."""
+def _check_number(name: str, value, owner: str, *, integer: bool = False):
+    kinds = (int,) if integer else (int, float)
+    if (isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value)
+            or value <= 0):
+        raise ValueError(message(
+            f"Argument `{name}` of {owner} must be a positive finite "
+            f"{'int' if integer else 'number'}.", received=f"{name}={value!r}"))
+    return value
+
+
+def _check_sha256(file: str, digest, owner: str) -> str:
+    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+        raise ValueError(message(
+            f"{owner} needs the SHA-256 of {file!r} as 64 hex digits; lamina never keeps an "
+            f"unverified download.", received=f"{digest!r}",
+            fix="Pass `checksums={file: sha256_hex, ...}` covering every file."))
+    return digest
+
+
+def _check_url(url, owner: str) -> str:
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://",
+                                                                "file://")):
+        raise ValueError(message(f"Argument `url` of {owner} must be an http(s) or file URL.",
+                                 received=f"{url!r}"))
+    return url
+
+
+def _read_into(response: IO[bytes], f: IO[bytes], url: str, bar: tqdm, cap: int,
+               until: float) -> tuple[str, int]:
+    """Copy ``response`` to ``f`` while hashing; return (sha256 hex, size).
+
+    Each read returns what one receive brings (``read1``), so the deadline is checked
+    at least every ``timeout`` seconds however slowly the server sends; the loop ends at
+    end of file, past ``cap`` bytes or past the deadline.
+    """
     digest, size = hashlib.sha256(), 0
+    read = getattr(response, "read1", response.read)
     while True:
+        if time.monotonic() > until:
+            raise DownloadError(f"Downloading '{url}' took longer than its deadline; stopped "
+                                f"after {size} bytes. Pass a larger `deadline=` for a slow "
+                                f"connection.")
         try:
-            chunk = response.read(_CHUNK)
+            chunk = read(min(_CHUNK, cap + 1 - size))
         except (OSError, http.client.HTTPException) as err:
             raise DownloadError(f"Downloading '{url}' failed after {size} bytes: {err}.") from err
         if not chunk:
             return digest.hexdigest(), size
+        size += len(chunk)
+        if size > cap:
+            raise DownloadError(f"Downloading '{url}' stopped: the server sent more than the "
+                                f"{cap} bytes expected. It is not the file lamina asked for.")
         digest.update(chunk)
         f.write(chunk)
-        size += len(chunk)
         bar.update(len(chunk))
 
 
 def download(url: str, dest: str, sha256: str, *, timeout: float = 30.0,
+             deadline: float = DEFAULT_DEADLINE, size: int | None = None,
              verbose: bool = True) -> str:
     """Download ``url`` to ``dest``, verifying its SHA-256; write nothing on failure.
 
     The body is streamed into a temporary file beside ``dest`` while it is
     hashed, and renamed onto ``dest`` only if the digest matches. A progress bar
     is shown when the size is known, ``verbose`` is true and stderr is a terminal.
+    Every argument is checked before the request is sent.
 
     Args:
         url: the file's URL.
         dest: where to put the file. Its directory must exist.
         sha256: the expected SHA-256 hex digest.
         timeout: seconds to wait for the server on each blocking step. Defaults to 30.
+        deadline: seconds the whole download may take. Defaults to
+            :data:`DEFAULT_DEADLINE` (30 minutes).
+        size: the file's size in bytes, if known: a larger body is refused. Defaults
+            to None, allowing up to :data:`MAX_DOWNLOAD_BYTES`.
         verbose: whether to show a progress bar. Defaults to True.
 
     Returns:
         ``dest``.
 
     Raises:
-        DownloadError: on a network failure or an HTTP error (an ``OSError``).
-        ValueError: if the digest differs; the message gives both digests.
+        DownloadError: on a network failure, an HTTP error, a body larger than
+            allowed or a download past its deadline (an ``OSError``).
+        ValueError: if an argument is invalid, or the digest differs; the message
+            gives both digests.
 
     Example:
         >>> download("https://ossci-datasets.s3.amazonaws.com/mnist/t10k-labels-idx1-ubyte.gz",
@@ -160,23 +226,39 @@ def download(url: str, dest: str, sha256: str, *, timeout: float = 30.0,
         ... )  # doctest: +SKIP
         't10k-labels-idx1-ubyte.gz'
     """
+    _check_url(url, "download")
+    _check_sha256(os.path.basename(str(dest)), sha256, "download")
+    _check_number("timeout", timeout, "download")
+    _check_number("deadline", deadline, "download")
+    cap = MAX_DOWNLOAD_BYTES if size is None else _check_number("size", size, "download",
+                                                                  integer=True)
+    directory = os.path.dirname(os.path.abspath(os.fspath(dest)))
+    if not os.path.isdir(directory):
+        raise ValueError(message("The directory of `dest` given to download does not exist.",
+                                 received=f"dest={os.fspath(dest)!r}",
+                                 fix=f"Create it first: `os.makedirs({directory!r})`."))
+    until = time.monotonic() + deadline
     request = urllib.request.Request(url, headers={"User-Agent": "lamina"})
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        response = urllib.request.urlopen(request, timeout=min(timeout, deadline))
     except (OSError, http.client.HTTPException, ValueError) as err:
         raise DownloadError(f"Could not download '{url}': {_reason(err)}.") from err
     with response:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        quiet = not verbose or total is None or not sys.stderr.isatty()
+        declared = response.headers.get("Content-Length")
+        total = int(declared) if declared and declared.isdigit() else None
+        if total is not None and total > cap:
+            raise DownloadError(f"Not downloading '{url}': the server announces {total} bytes, "
+                                f"more than the {cap} expected.")
+        quiet = not verbose or not total or not sys.stderr.isatty()
         bar = tqdm(total=total, unit="B", unit_scale=True, desc=os.path.basename(dest),
                    disable=quiet, leave=False)
         with bar, atomic_open(dest, "wb") as f:
-            got, size = _read_into(response, f, url, bar)
+            got, got_size = _read_into(response, f, url, bar, cap, until)
             if got != _hex(sha256):
                 raise ValueError(message(
                     f"The file downloaded from '{url}' does not match its SHA-256 checksum, so "
-                    f"nothing was written to '{os.path.dirname(os.path.abspath(dest))}'.",
-                    expected=f"sha256 {_hex(sha256)}", received=f"sha256 {got} ({size} bytes)",
+                    f"nothing was written to '{directory}'.",
+                    expected=f"sha256 {_hex(sha256)}", received=f"sha256 {got} ({got_size} bytes)",
                     fix="The server or a proxy served a different file: try again later, or pass "
                         "`base_url=` a mirror you trust."))
     return dest
@@ -184,6 +266,7 @@ def download(url: str, dest: str, sha256: str, *, timeout: float = 30.0,
 
 def fetch(name: str, files: Sequence[str], *, base_url: str, checksums: Mapping[str, str],
           cache_dir: str | None = None, timeout: float = 30.0,
+          deadline: float = DEFAULT_DEADLINE, sizes: Mapping[str, int] | None = None,
           verbose: bool = True) -> dict[str, str]:
     """Download the ``files`` missing from a dataset's cache directory.
 
@@ -197,6 +280,8 @@ def fetch(name: str, files: Sequence[str], *, base_url: str, checksums: Mapping[
         checksums: file name -> SHA-256 hex digest; every file needs one.
         cache_dir: where to put the files. Defaults to :func:`default_cache_dir` of ``name``.
         timeout: seconds to wait for the server on each blocking step. Defaults to 30.
+        deadline: seconds each file's download may take. Defaults to 30 minutes.
+        sizes: file name -> expected size in bytes, where known. Defaults to None.
         verbose: whether to show progress bars. Defaults to True.
 
     Returns:
@@ -204,7 +289,8 @@ def fetch(name: str, files: Sequence[str], *, base_url: str, checksums: Mapping[
 
     Raises:
         DownloadError: on a network failure or an HTTP error.
-        ValueError: if a file has no checksum, or a download does not match it.
+        ValueError: if an argument is invalid (checked before any download), a file
+            has no checksum, or a download does not match it.
 
     Example:
         >>> fetch("mnist", ["t10k-labels-idx1-ubyte.gz"],
@@ -212,12 +298,25 @@ def fetch(name: str, files: Sequence[str], *, base_url: str, checksums: Mapping[
         ...       checksums=lamina.datasets.mnist.SOURCE.checksums)  # doctest: +SKIP
         {'t10k-labels-idx1-ubyte.gz': '/home/me/.cache/lamina/mnist/t10k-labels-idx1-ubyte.gz'}
     """
+    if isinstance(files, (str, bytes)) or not all(isinstance(f, str) and f for f in files):
+        raise ValueError(message("Argument `files` of fetch must be a list of file names.",
+                                 received=f"files={files!r}"))
+    if not isinstance(checksums, Mapping):
+        raise ValueError(message("Argument `checksums` of fetch must map file names to "
+                                 "SHA-256 hex digests.", received=f"{type(checksums).__name__}"))
     unknown = [file for file in files if file not in checksums]
     if unknown:
         raise ValueError(message(
             f"No SHA-256 checksum for {', '.join(unknown)}; lamina never keeps an unverified "
             "download.", received=f"checksums for {sorted(checksums)}",
             fix="Pass `checksums={file: sha256_hex, ...}` covering every file."))
+    for file in files:
+        _check_sha256(file, checksums[file], "fetch")
+        if sizes and file in sizes:
+            _check_number(f"sizes[{file!r}]", sizes[file], "fetch", integer=True)
+    _check_url(base_url, "fetch")
+    _check_number("timeout", timeout, "fetch")
+    _check_number("deadline", deadline, "fetch")
     directory = cache_dir if cache_dir is not None else default_cache_dir(name)
     os.makedirs(directory, exist_ok=True)
     paths = {}
@@ -225,7 +324,8 @@ def fetch(name: str, files: Sequence[str], *, base_url: str, checksums: Mapping[
         paths[file] = os.path.join(directory, file)
         if not os.path.isfile(paths[file]):
             url = base_url.rstrip("/") + "/" + file
-            download(url, paths[file], checksums[file], timeout=timeout, verbose=verbose)
+            download(url, paths[file], checksums[file], timeout=timeout, deadline=deadline,
+                     size=(sizes or {}).get(file), verbose=verbose)
     return paths
 
 
@@ -267,15 +367,17 @@ def _from_path(source: Source, path: str | os.PathLike[str]) -> dict[str, str]:
 
 def find_or_fetch(source: Source, path: str | os.PathLike[str] | None = None, *,
                   base_url: str | None = None, checksums: Mapping[str, str] | None = None,
-                  timeout: float = 30.0, verbose: bool = True) -> dict[str, str]:
+                  timeout: float = 30.0, deadline: float = DEFAULT_DEADLINE,
+                  verbose: bool = True) -> dict[str, str]:
     """Find a dataset's files in the lookup order above, downloading them if needed.
 
     Args:
         source: the dataset.
         path: a directory holding the files; when given, nothing else is tried.
         base_url: overrides the download URL (see the module docstring).
-        checksums: overrides ``source.checksums`` for downloads.
+        checksums: overrides ``source.checksums`` (and drops ``source.sizes``) for downloads.
         timeout: seconds to wait for the server on each blocking step. Defaults to 30.
+        deadline: seconds each file's download may take. Defaults to 30 minutes.
         verbose: whether to show progress bars. Defaults to True.
 
     Returns:
@@ -314,7 +416,8 @@ def find_or_fetch(source: Source, path: str | os.PathLike[str] | None = None, *,
     try:
         fetch(source.name, missing, base_url=_base_url(source, base_url),
               checksums=checksums if checksums is not None else source.checksums,
-              cache_dir=cache, timeout=timeout, verbose=verbose)
+              cache_dir=cache, timeout=timeout, deadline=deadline,
+              sizes=source.sizes if checksums is None else None, verbose=verbose)
     except DownloadError as err:
         hint = f", or {source.install_hint}" if source.install_hint else ""
         raise DatasetNotFoundError(message(
