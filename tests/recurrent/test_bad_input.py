@@ -147,7 +147,8 @@ def test_truncated_bptt_stops_when_the_loss_diverges():
 @pytest.mark.parametrize("shape", [(2, 0, 2), (0, 10, 2)])
 def test_truncated_bptt_refuses_empty_streams(shape):
     n, steps = shape[:2]
-    with pytest.raises(ValueError, match=r"truncated_bptt needs at least 1 sequence of at least 1 step.*Received: "
+    with pytest.raises(ValueError, match=r"truncated_bptt needs at least 1 sequence of at "
+                                         r"least 1 step.*Received: "
                                          rf"x of shape \({n}, {steps}, 2\)"):
         truncated_bptt(_tagger(), torch.randn(*shape), torch.randn(n, steps, 1), k1=5)
 
