@@ -4,11 +4,11 @@ For each convolution shape below, times on the CPU, in one process, alternating:
 
 * ``aten``: ``torch.autograd.grad(F.conv2d(x, w, b, s, p), (w, b), g)`` (what ``nn.Conv2d``
   and a hand-written loop run);
-* ``correlation``: the same through ``lamina.functional.conv_grad.conv2d_correlation_grad``.
+* ``correlation``: the same through ``lamina.fast.conv_grad.conv2d_correlation_grad``.
 
 It prints the median milliseconds of ``--repeats`` runs of ``--iters`` calls each, the ratio
 ``correlation / aten`` and whether lamina's ``Conv2D`` takes the correlation path for that
-shape (``use_correlation_weight_grad``): the rule should hold where the ratio is below 1.
+shape (the execution plan, ``lamina.fast.plan``, on this machine's CPU policy): the rule should hold where the ratio is below 1.
 The shapes are the first layers of LeNet-5 and of deck 004's pooling table (one channel,
 5x5), a 3x3 one-channel layer, and wider layers of LeNet-5, a CIFAR ResNet and a U-Net.
 
@@ -27,7 +27,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from lamina.functional.conv_grad import conv2d_correlation_grad, use_correlation_weight_grad
+from lamina.fast import policy
+from lamina.fast.conv_grad import conv2d_correlation_grad, correlation_grad_fits
 
 # name: (batch, in channels, size, out channels, kernel, stride, padding)
 SHAPES = {
@@ -76,7 +77,8 @@ def main(argv=None) -> None:
             for key, conv in contenders.items():
                 times[key].append(time_grads(conv, x, w, b, g, args.iters))
         aten, corr = (statistics.median(times[key]) for key in contenders)
-        uses = "yes" if use_correlation_weight_grad(x, w, 1, 1) else "no"
+        planned = policy.current().lamina_kernels and correlation_grad_fits(w.shape, 1, 1)
+        uses = "yes (eager NCHW)" if planned else "no"
         print(f"{name:<30}{aten:>9.2f}{corr:>10.2f}{corr / aten:>7.2f}   {uses}")
 
 

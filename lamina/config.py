@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import torch
 
-__all__ = ["set_seed", "keep_freed_memory"]
+__all__ = ["set_seed", "keep_freed_memory", "resolve_device"]
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -73,3 +73,15 @@ def keep_freed_memory(enable: bool = True) -> bool:
         return False
     mmap, trim = (32 * 1024 * 1024, 2**31 - 1) if enable else (128 * 1024, 128 * 1024)
     return bool(mallopt(_M_MMAP_THRESHOLD, mmap)) and bool(mallopt(_M_TRIM_THRESHOLD, trim))
+
+
+def resolve_device(device) -> torch.device:
+    """``"auto"`` -> CUDA when present, else CPU; anything else as ``torch.device``.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)

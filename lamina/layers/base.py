@@ -8,8 +8,6 @@ output shapes, which ``summary()`` prints.
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from typing import Any
 
 import torch
@@ -18,28 +16,14 @@ from torch import nn
 from lamina._registry import Registry
 from lamina.errors import NotBuiltError
 from lamina.layers.input_spec import InputSpec, format_shape
+from lamina.layers.naming import auto_name
+from lamina.layers.symbolic import call_symbolic, is_symbolic
 
 __all__ = ["Layer", "auto_name", "LAYERS"]
 
 #: Every ``Layer`` subclass, by class name (lamina's) or module-qualified name (others):
 #: how ``load_model`` finds a saved layer's class.
 LAYERS = Registry("layer")
-
-_name_counts: dict[str, int] = defaultdict(int)
-
-
-def auto_name(cls_name: str) -> str:
-    """A unique snake-case name per class: ``dense``, ``dense_1``, ``dense_2`` ...
-
-    Example:
-        >>> auto_name("MyBlock").startswith("my_block")
-        True
-    """
-    base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", cls_name).lower()
-    n = _name_counts[base]
-    _name_counts[base] += 1
-    return base if n == 0 else f"{base}_{n}"
-
 
 class Layer(nn.Module):
     """Base class of lamina layers: lazy ``build``, shape checks, config, ``extra_repr``.
@@ -81,9 +65,7 @@ class Layer(nn.Module):
 
     def __call__(self, *args, **kwargs):
         # One isinstance on the fast path; symbolic tensors (``lm.Input``) build a graph.
-        if args and not isinstance(args[0], torch.Tensor) and _is_symbolic(args[0]):
-            from lamina.models.functional import call_symbolic
-
+        if args and not isinstance(args[0], torch.Tensor) and is_symbolic(args[0]):
             return call_symbolic(self, *args, **kwargs)
         return nn.Module.__call__(self, *args, **kwargs)
 
@@ -98,6 +80,10 @@ class Layer(nn.Module):
         if self.input_spec is not None:
             self.input_spec.check(input_shape, self.name)
         self.input_shape = input_shape
+        self.mark_built()
+
+    def mark_built(self) -> None:
+        """Mark the layer built and drop the hook that builds it on its first call."""
         self.built = True
         if self._lazy_hook is not None:
             self._lazy_hook.remove()
@@ -151,14 +137,13 @@ class Layer(nn.Module):
         return cls(**config)
 
     def _shape_str(self) -> str:
-        return format_shape(self.output_shape) if self.output_shape is not None else "?"
-
-
-def _is_symbolic(x) -> bool:
-    """Whether ``x`` is a symbolic tensor (``lm.Input``) or a list holding one."""
-    if isinstance(x, (list, tuple)):
-        return any(getattr(t, "_lamina_symbolic", False) for t in x)
-    return getattr(x, "_lamina_symbolic", False)
+        """The output shape for summaries (several, comma-separated, for several outputs)."""
+        shape = self.output_shape
+        if shape is None:
+            return "?"
+        if shape and isinstance(shape[0], (tuple, list)):
+            return ", ".join(format_shape(s) for s in shape)
+        return format_shape(shape)
 
 
 def _build_on_first_call(layer: Layer, args: tuple) -> None:

@@ -17,12 +17,6 @@ from lamina._shapes import (
 )
 from lamina._validation import check_int_tuple, check_option, check_positive_int
 from lamina.errors import message
-from lamina.functional import cpu_kernels
-from lamina.functional.conv_grad import (
-    conv2d_correlation_grad,
-    correlation_grad_fits,
-    use_correlation_weight_grad,
-)
 from lamina.layers._activated import ActivatedLayer
 from lamina.layers.input_spec import InputSpec
 
@@ -131,34 +125,16 @@ class _Conv(ActivatedLayer):
                 f"Use padding='same' or a larger input.")
         return (self.filters, *out)
 
-    @property
-    def custom_backward(self) -> bool:
-        """Whether the CPU backward is lamina's own (``conv2d_correlation_grad``): a built 2-D
-        convolution of a one-channel input with a kernel of at least 5x5, stored NCHW, on
-        an AVX2 CPU (``lamina.functional.cpu_kernels.prefers_lamina_kernels``).
-
-        Example:
-            >>> import lamina as lm
-            >>> from lamina.functional.cpu_kernels import prefers_lamina_kernels
-            >>> conv = lm.Sequential([Conv2D(6, 5)], input_shape=(1, 28, 28)).layers[0]
-            >>> conv.custom_backward == prefers_lamina_kernels()
-            True
-        """
-        weight = getattr(self, "weight", None)
-        return (self.rank == 2 and weight is not None and cpu_kernels.prefers_lamina_kernels()
-                and not cpu_kernels.is_channels_last(weight)
-                and correlation_grad_fits(weight.shape, self.groups, self.dilation_rate))
-
-    def preactivation(self, x: Tensor) -> Tensor:
+    def pad(self, x: Tensor) -> tuple[Tensor, Any]:
+        """``x`` zero-padded where ``F.conv`` cannot pad it, and the padding left to ``F.conv``
+        (``"same"`` padding depends on the input size when strides > 1)."""
         pad_arg, pre_pad = self._pad_arg, self._pre_pad
         if self.padding == "same" and tuple(x.shape[2:]) != self._planned_for:
-            # "same" padding depends on the input size when strides > 1
             pad_arg, pre_pad = self._plan_padding(tuple(x.shape[2:]))
-        if pre_pad is not None:
-            x = F.pad(x, pre_pad)
-        if self.rank == 2 and use_correlation_weight_grad(x, self.weight, self.groups,
-                                                          self.dilation_rate):
-            return conv2d_correlation_grad(x, self.weight, self.bias, self.strides, pad_arg)
+        return (x if pre_pad is None else F.pad(x, pre_pad)), pad_arg
+
+    def preactivation(self, x: Tensor) -> Tensor:
+        x, pad_arg = self.pad(x)
         return _CONV_FN[self.rank](x, self.weight, self.bias, self.strides, pad_arg,
                                    self.dilation_rate, self.groups)
 

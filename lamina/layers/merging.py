@@ -38,10 +38,7 @@ class _Merge(Layer):
 
     def _mark_built(self, shapes: list[tuple]) -> None:
         self.input_shape = shapes
-        self.built = True
-        if self._lazy_hook is not None:
-            self._lazy_hook.remove()
-            self._lazy_hook = None
+        self.mark_built()
 
     def build_shapes(self, input_shape) -> tuple:
         """Build for a list of per-sample shapes; record and return the output shape."""

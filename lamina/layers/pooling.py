@@ -7,16 +7,13 @@ import numbers
 import weakref
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from lamina._shapes import pool_output_length, same_padding
 from lamina._validation import check_int_tuple, check_option
 from lamina.errors import message
-from lamina.functional import cpu_kernels
 from lamina.functional.conv import lp_pool2d, max_unpool2d
-from lamina.functional.pooling import tiled_max_pool2d
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import InputSpec, format_shape
 
@@ -96,32 +93,13 @@ class _Pool(Layer):
 
 
 class _MaxPool(_Pool):
-    @property
-    def custom_backward(self) -> bool:
-        """Whether the CPU backward can be lamina's own (``tiled_max_pool2d``: windows that
-        tile); it is under ``jit`` on any CPU, and in eager training on AVX2 CPUs.
-
-        Example:
-            >>> MaxPool2D(2).custom_backward, MaxPool2D(3, strides=2).custom_backward
-            (True, False)
-        """
-        return self.rank == 2 and self.pool_size == self.strides
+    def pad(self, x: Tensor) -> Tensor:
+        """``x`` padded with -inf for ``"same"`` pooling (padding never wins a window)."""
+        pre_pad = self._padding_for(x)
+        return x if pre_pad is None else F.pad(x, pre_pad, value=float("-inf"))
 
     def forward(self, x: Tensor) -> Tensor:
-        pre_pad = self._padding_for(x)
-        if pre_pad is not None:
-            x = F.pad(x, pre_pad, value=float("-inf"))
-        # Tiling windows on the CPU: the strided-view maxima. Without gradients they are the
-        # faster ones everywhere; in eager training only for NCHW maps on AVX2 CPUs
-        # (cpu_kernels); under torch.compile always, as their backward stays ATen's opaque
-        # kernel where Inductor's lowering of the pooling backward is several times slower.
-        if (self.rank == 2 and self.pool_size == self.strides and x.device.type == "cpu"
-                and ((cpu_kernels.prefers_lamina_kernels()
-                      and not cpu_kernels.is_channels_last(x))
-                     or torch.compiler.is_compiling()
-                     or not (x.requires_grad and torch.is_grad_enabled()))):
-            return tiled_max_pool2d(x, self.pool_size)
-        return _MAX_POOL[self.rank](x, self.pool_size, self.strides)
+        return _MAX_POOL[self.rank](self.pad(x), self.pool_size, self.strides)
 
 
 class _AvgPool(_Pool):
@@ -193,10 +171,8 @@ class MaxPool2D(_MaxPool):
     ``self.input_size`` of the last forward, for a ``MaxUnpool2D(pool=this_layer)`` later in
     the same ``Sequential``.
 
-    On the CPU, non-overlapping windows (``strides == pool_size``) are pooled as element-wise
-    maxima of strided views (:func:`lamina.functional.pooling.tiled_max_pool2d`): the same
-    values and gradients as ATen's kernel, several times faster without gradients and
-    somewhat faster with them (the first-maximum indices cost a few comparisons).
+    ``fit``/``predict`` may run non-overlapping windows through a faster kernel with the same
+    values and gradients (:mod:`lamina.fast`); the layer itself is ``F.max_pool2d``.
 
     Args:
         pool_size: int or (ph, pw). Defaults to 2.

@@ -1,11 +1,8 @@
-"""The functional API: ``lm.Input`` and ``lm.Model(inputs=..., outputs=...)``.
+"""The functional API: ``lm.Model(inputs=..., outputs=...)`` over ``lm.Input`` tensors.
 
-Calling a lamina layer on a :class:`SymbolicTensor` builds the layer for that shape and
-returns a new symbolic tensor that records the call (a :class:`Node`: the layer and its
-inbound tensors). ``Functional`` walks these nodes back from the outputs once, at
-construction, into a flat execution plan, so its ``forward`` is a plain loop of torch
-calls with no graph analysis per batch. Nodes live on the tensors, not on the layers, so
-building a graph leaves no state behind in the layers it uses.
+Calling layers on symbolic tensors (:mod:`lamina.layers.symbolic`) records a graph.
+``Functional`` walks it back from the outputs once, at construction, into a flat list of
+calls, so its ``forward`` is a plain loop of layer calls with no graph analysis per batch.
 """
 
 from __future__ import annotations
@@ -18,145 +15,17 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lamina._validation import check_positive_int
 from lamina.errors import LaminaWarning, message
-from lamina.layers._activated import ActivatedLayer
-from lamina.layers.base import Layer, auto_name
-from lamina.layers.core import Activation
+from lamina.layers.base import Layer
 from lamina.layers.input_spec import format_shape
+from lamina.layers.symbolic import Input, Node, SymbolicTensor, call_symbolic
+from lamina.models.logits import final_activation, without_activation
 from lamina.models.model import Model
+from lamina.saving import layer_from_config, layer_to_config
+from lamina.training.data import to_tensor
 
 __all__ = ["Input", "SymbolicTensor", "Node", "Functional", "call_symbolic"]
-
-_ONLY_LAYERS = ("Only lamina layers can be called on symbolic tensors: use a lamina layer "
-                "(`layers.Dense`, `layers.Add()([a, b])`, ...) or write the operation as a "
-                "`lamina.layers.Layer` subclass.")
-
-
-class Node:
-    """One call of a layer in a graph: the layer, its inbound tensors, and whether the
-    layer was given a list (merge layers) or a single tensor."""
-
-    __slots__ = ("layer", "inbound", "as_list")
-
-    def __init__(self, layer: Layer, inbound: list[SymbolicTensor], as_list: bool):
-        self.layer, self.inbound, self.as_list = layer, inbound, as_list
-
-
-class SymbolicTensor:
-    """A placeholder for a batch of data in a functional graph: a per-sample shape and the
-    :class:`Node` that produced it (``None`` for an :func:`Input`).
-
-    Attributes:
-        shape: per-sample shape, without the batch axis.
-        node: the layer call that produced this tensor, or None for an input.
-        name: the input's name, or the name of the layer that produced the tensor.
-
-    Example:
-        >>> import lamina as lm
-        >>> x = lm.Input((3, 8, 8), name="image")
-        >>> x
-        <SymbolicTensor 'image' shape=(N, 3, 8, 8)>
-        >>> lm.layers.Conv2D(4, 3, padding="same")(x).shape
-        (4, 8, 8)
-    """
-
-    _lamina_symbolic = True  # what ``Layer.__call__`` checks, without importing this module
-
-    def __init__(self, shape, node: Node | None = None, *, name: str):
-        self.shape = tuple(shape)
-        self.node = node
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<SymbolicTensor '{self.name}' shape={format_shape(self.shape)}>"
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", repr(func))
-        raise TypeError(f"`{name}` was called on a symbolic tensor (from `lm.Input`), which "
-                        f"holds no data. {_ONLY_LAYERS}")
-
-    def __getattr__(self, attr: str):
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        raise AttributeError(f"A symbolic tensor (from `lm.Input`) has no attribute `{attr}`: "
-                             f"it holds no data. {_ONLY_LAYERS}")
-
-
-def Input(shape, name: str | None = None) -> SymbolicTensor:  # noqa: N802 - Keras's name
-    """The entry point of a functional model: a symbolic batch of per-sample ``shape``.
-
-    Args:
-        shape: per-sample shape without the batch axis, channels first (``(1, 28, 28)``);
-            an int is a vector length.
-        name: the input's name (in summaries and saved configs). Defaults to ``input``,
-            ``input_1``, ...
-
-    Returns:
-        A :class:`SymbolicTensor`; call lamina layers on it, then pass it to
-        ``lm.Model(inputs=..., outputs=...)``.
-
-    Example:
-        >>> import lamina as lm
-        >>> from lamina import layers
-        >>> x = lm.Input((4,))
-        >>> y = layers.Dense(2, activation="softmax")(layers.Dense(8, activation="relu")(x))
-        >>> lm.Model(inputs=x, outputs=y).count_params()
-        58
-    """
-    dims = (shape,) if isinstance(shape, int) else shape
-    try:
-        dims = tuple(dims)
-        ok = all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims)
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ValueError(message(
-            "Argument `shape` of Input must be a tuple of positive ints: the per-sample shape, "
-            "without the batch axis.", received=f"shape={shape!r}",
-            fix="E.g. `lm.Input(shape=(1, 28, 28))` for grayscale 28x28 images."))
-    return SymbolicTensor(dims, name=name or auto_name("Input"))
-
-
-def call_symbolic(layer: Layer, inputs, *args, **kwargs) -> SymbolicTensor:
-    """``layer(inputs)`` on symbolic tensors: build the layer for their shapes and record
-    the call. ``Layer.__call__`` sends symbolic inputs here."""
-    cls = type(layer).__name__
-    if args or kwargs:
-        raise TypeError(f"Layer '{layer.name}' ({cls}) was called on symbolic tensors with extra "
-                        f"arguments; in a functional model a layer takes its input tensor(s) "
-                        f"only.")
-    as_list = not isinstance(inputs, SymbolicTensor)
-    tensors = list(inputs) if as_list else [inputs]
-    for t in tensors:
-        if not isinstance(t, SymbolicTensor):
-            raise TypeError(message(
-                f"Layer '{layer.name}' ({cls}) was called on a list mixing symbolic tensors with "
-                f"other values.", received=f"an element of type {type(t).__name__}",
-                fix="Every input of a layer in a functional model must come from `lm.Input` "
-                    "or from another layer."))
-    if as_list and not layer.list_input:
-        raise TypeError(message(
-            f"Layer '{layer.name}' ({cls}) takes one tensor.",
-            received=f"a list of {len(tensors)} symbolic tensors",
-            fix="Merge them first, e.g. `layers.Concatenate()([a, b])` or "
-                "`layers.Add()([a, b])`."))
-    if not as_list and layer.list_input:
-        raise TypeError(message(
-            f"Layer '{layer.name}' ({cls}) takes a list of tensors.",
-            received=f"one symbolic tensor '{inputs.name}'", fix=f"Call `{cls}()([a, b])`."))
-    shapes = [t.shape for t in tensors] if as_list else inputs.shape
-    try:
-        out_shape = layer.build_shapes(shapes)
-    except ValueError as err:
-        if as_list:
-            raise
-        raise ValueError(f"{err} (Its input is '{inputs.name}'.)") from None
-    except RuntimeError as err:  # a torch error in a layer's dry run
-        shown = ", ".join(format_shape(s) for s in shapes) if as_list else format_shape(shapes)
-        raise ValueError(f"Layer '{layer.name}' ({cls}) cannot take input of shape {shown}: "
-                         f"{err}") from None
-    return SymbolicTensor(out_shape, Node(layer, tensors, as_list), name=layer.name)
 
 
 def _as_tensors(value, what: str, model: str) -> list[SymbolicTensor]:
@@ -251,10 +120,7 @@ class Functional(Model):
         order = _topological_order(ins, outs, self.name)
         self._trace(ins, outs, order)
         self.list_input = self._multi_in
-        self.built = True
-        if self._lazy_hook is not None:
-            self._lazy_hook.remove()
-            self._lazy_hook = None
+        self.mark_built()
 
     def _trace(self, ins: list[SymbolicTensor], outs: list[SymbolicTensor], order) -> None:
         """Turn the traced graph into the execution plan and the graph's description."""
@@ -265,18 +131,18 @@ class Functional(Model):
         modules: dict[str, Layer] = {}
         calls: dict[str, int] = defaultdict(int)
         refs = [[t.name, 0] for t in ins]  # slot -> [producer name, call index]
-        self._plan, self._nodes = [], []
+        self._calls, self._nodes = [], []
         for t in order:
             layer = t.node.layer
             _check_name(layer.name, f"Layer '{layer.name}'", self.name, names, layer)
             modules[layer.name] = layer
             args = tuple(slot[id(src)] for src in t.node.inbound)
-            self._plan.append((layer, args, t.node.as_list, slot[id(t)]))
+            self._calls.append((layer, args, t.node.as_list, slot[id(t)]))
             self._nodes.append({"layer": layer.name, "inbound": [refs[i] for i in args],
                                 "list": t.node.as_list, "shape": list(t.shape)})
             refs.append([layer.name, calls[layer.name]])
             calls[layer.name] += 1
-        used = {i for _, args, _, _ in self._plan for i in args} | {slot[id(t)] for t in outs}
+        used = {i for _, args, _, _ in self._calls for i in args} | {slot[id(t)] for t in outs}
         unused = [t.name for i, t in enumerate(ins) if i not in used]
         if unused:
             warnings.warn(f"Model '{self.name}': inputs {unused} are not used by any output.",
@@ -291,10 +157,10 @@ class Functional(Model):
         in_shapes, out_shapes = [t.shape for t in ins], [t.shape for t in outs]
         self.input_shape = in_shapes if self._multi_in else in_shapes[0]
         self.output_shape = out_shapes if self._multi_out else out_shapes[0]
-        last = self._plan[-1] if self._plan else None
+        last = self._calls[-1] if self._calls else None
         self._fusable = (not self._multi_out and last is not None
                          and last[3] == self._outputs[0] and not last[2]
-                         and isinstance(last[0], (Activation, ActivatedLayer)))
+                         and final_activation(last[0]) is not None)
 
     @property
     def layers(self) -> list[Layer]:
@@ -330,20 +196,20 @@ class Functional(Model):
                 f"({', '.join(i['name'] for i in self._input_config)}).",
                 received=f"{len(inputs)}"))
         values = [*inputs, *([None] * (self._n_slots - len(inputs)))]
-        plan = self._plan[:-1] if logits else self._plan
+        plan = self._calls[:-1] if logits else self._calls
         for layer, args, as_list, out in plan:
             values[out] = layer([values[i] for i in args]) if as_list else layer(values[args[0]])
         if logits:
-            layer, args, _, out = self._plan[-1]
+            layer, args, _, out = self._calls[-1]
             x = values[args[0]]
-            values[out] = x if isinstance(layer, Activation) else layer.preactivation(x)
+            values[out] = without_activation(layer, x)
         if not self._multi_out:
             return values[self._outputs[0]]
         return tuple(values[i] for i in self._outputs)
 
     def output_activation_name(self) -> str | None:
         """The final layer's activation, for a single output produced by a layer that has one."""
-        return self._plan[-1][0].activation_name if self._fusable else None
+        return final_activation(self._calls[-1][0]) if self._fusable else None
 
     def forward_logits(self, *inputs) -> Tensor:
         """The output before the final layer's activation (see ``output_activation_name``)."""
@@ -377,11 +243,6 @@ class Functional(Model):
 
     def compute_output_shape(self, input_shape) -> tuple:
         return self.build_shapes(input_shape)
-
-    def _shape_str(self) -> str:
-        if self._multi_out:
-            return ", ".join(format_shape(s) for s in self.output_shape)
-        return format_shape(self.output_shape)
 
     # -- Keras surface for several inputs or outputs ----------------------------------------
     def predict(self, x, batch_size: int = 256):
@@ -431,28 +292,10 @@ class Functional(Model):
                          sum(p.numel() for p in layer.parameters()), ", ".join(sources)))
         return rows
 
-    def summary(self, print_fn=print) -> None:
-        """Print each input and layer with its output shape, parameter count and inbound
-        layers ("Connected to"), then the totals."""
-        rows = self.summary_rows()
-        heads = ("Layer (type)", "Output Shape", "Param #", "Connected to")
-        w = [max([len(heads[k])] + [len(str(r[k])) for r in rows]) + 2 for k in (0, 1, 3)]
-        line = "=" * (w[0] + w[1] + 12 + w[2])
-        out = [f'Model: "{self.name}"', line,
-               f"{heads[0]:<{w[0]}}{heads[1]:<{w[1]}}{heads[2]:>10}  {heads[3]}", line]
-        out += [f"{a:<{w[0]}}{b:<{w[1]}}{c:>10,}  {d}" for a, b, c, d in rows]
-        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
-        out += [line, f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable:,}",
-                f"Non-trainable params: {frozen:,}", line]
-        print_fn("\n".join(out))
-
     # -- persistence ------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """The layers' configs and the graph: inputs (name, shape), nodes (layer, inbound
         tensors as ``[producer, call index]``, list call or not) and outputs."""
-        from lamina.saving import layer_to_config
-
         return {"name": self.name, "inputs": self._input_config,
                 "layers": [layer_to_config(layer) for layer in self.layers],
                 "nodes": [{k: n[k] for k in ("layer", "inbound", "list")} for n in self._nodes],
@@ -462,8 +305,6 @@ class Functional(Model):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Functional:
         """Rebuild the layers, then replay the graph's calls on fresh inputs."""
-        from lamina.saving import layer_from_config
-
         layers = [layer_from_config(entry) for entry in config["layers"]]
         by_name = {layer.name: layer for layer in layers}
         tensors, calls = {}, defaultdict(int)
@@ -483,9 +324,6 @@ class Functional(Model):
 
 def _predict_graph(model: Functional, x, batch_size: int):
     """``predict`` for several inputs or outputs: eval mode, no grad, batch by batch."""
-    from lamina._validation import check_positive_int
-    from lamina.training.data import to_tensor
-
     batch_size = check_positive_int("batch_size", batch_size, "predict")
     n_in = len(model._input_config)
     xs = list(x) if isinstance(x, (list, tuple)) else [x]
@@ -517,3 +355,6 @@ def _predict_graph(model: Functional, x, batch_size: int):
     else:
         arrays = [np.empty((0,), dtype=np.float32) for _ in model._outputs]
     return arrays if model._multi_out else arrays[0]
+
+
+Model.functional_class = Functional

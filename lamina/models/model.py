@@ -5,67 +5,23 @@ The loops live in :mod:`lamina.training`; ``Model`` keeps the familiar Keras sur
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor, nn
 
-from lamina import activations, losses, optimizers
+from lamina import losses, optimizers, saving
 from lamina import metrics as metrics_mod
-from lamina.errors import LaminaWarning, NotCompiledError, message
-from lamina.functional import cpu_kernels
+from lamina.config import resolve_device
+from lamina.errors import NotCompiledError, message
+from lamina.fast.plan import Settings, check_switch, cuda_graphs_for
 from lamina.layers.base import Layer
-from lamina.layers.input_spec import format_shape
+from lamina.models.logits import fold
 from lamina.training.history import History
 from lamina.training.precision import resolve_precision
 from lamina.training.trainer import Trainer, predict
 
 __all__ = ["Model", "resolve_device"]
-
-
-def resolve_device(device) -> torch.device:
-    """``"auto"`` -> CUDA when present, else CPU; anything else as ``torch.device``.
-
-    Example:
-        >>> resolve_device("cpu")
-        device(type='cpu')
-    """
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _channels_last(model: nn.Module, device: torch.device, setting, jit: bool = False) -> bool:
-    """``compile(channels_last=...)``: ``"auto"`` is True for nets with a 2-D conv on CUDA,
-    and in eager training on CPUs where NHWC measured faster (``cpu_kernels``)."""
-    if setting == "auto":
-        fast = device.type == "cuda" or (device.type == "cpu" and not jit
-                                         and cpu_kernels.prefers_channels_last())
-        return fast and any(
-            isinstance(m, nn.Conv2d) or (getattr(m, "is_convolution", False)
-                                         and getattr(m, "rank", 0) == 2)
-            for m in model.modules())
-    if not isinstance(setting, bool):
-        raise ValueError(message("Argument `channels_last` of compile must be True, False or "
-                                 "'auto'.", received=f"channels_last={setting!r}"))
-    return setting
-
-
-def _cuda_graphs(device: torch.device, jit: bool, setting) -> bool:
-    """``compile(cuda_graphs=...)``: only with ``jit`` on a CUDA device."""
-    if setting == "auto":
-        return jit and device.type == "cuda"
-    if not isinstance(setting, bool):
-        raise ValueError(message("Argument `cuda_graphs` of compile must be True, False or "
-                                 "'auto'.", received=f"cuda_graphs={setting!r}"))
-    if setting and not (jit and device.type == "cuda"):
-        warnings.warn(f"`cuda_graphs=True` needs `jit=True` on a CUDA device (here: "
-                      f"jit={jit}, device '{device}'); it is ignored.", LaminaWarning,
-                      stacklevel=3)
-        return False
-    return setting
 
 
 class Model(Layer):
@@ -88,13 +44,15 @@ class Model(Layer):
     #: built for (``fit``/``predict`` then check the channels only), as the output of
     #: :func:`lamina.zoo.to_fully_convolutional`.
     fully_convolutional: bool = False
+    #: What ``lm.Model(inputs=..., outputs=...)`` and :meth:`wrap` build (set by
+    #: ``lamina.models.functional`` and ``lamina.models.wrap``, which subclass Model).
+    functional_class: type | None = None
+    wrapper_class: type | None = None
 
     def __new__(cls, *args, **kwargs):
         # ``lm.Model(inputs=x, outputs=y)`` builds a functional graph model.
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            from lamina.models.functional import Functional
-
-            return super().__new__(Functional)
+            return super().__new__(Model.functional_class)
         return super().__new__(cls)
 
     def __init__(self, *, name: str | None = None):
@@ -107,7 +65,7 @@ class Model(Layer):
     # -- compile ------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None, *, device="auto",
                 jit: bool = False, precision="32", channels_last="auto",
-                cuda_graphs="auto") -> None:
+                cuda_graphs="auto", fast: bool = True) -> None:
         """Choose the optimizer, loss and metrics, and the device to train on.
 
         A final softmax (or sigmoid) followed by a cross-entropy is computed from the logits
@@ -132,14 +90,18 @@ class Model(Layer):
                 ``"mixed_bfloat16"``/``"mixed_float16"`` are accepted too). Defaults to
                 ``"32"``.
             channels_last: store 2-D convolutions' weights and input batches NHWC.
-                ``"auto"``: for nets with a 2-D convolution on a CUDA device, and without
-                ``jit`` on AVX2 and AVX-512 CPUs (eager LeNet-5 epochs 7 % faster on an
-                AVX-512 Xeon, 25 % on the same held to AVX2, deck 004's nets up to 33 %;
-                see ``lamina.functional.cpu_kernels``). Defaults to ``"auto"``.
+                ``"auto"``: for nets with a 2-D convolution on a CUDA device, and on AVX2
+                and AVX-512 CPUs, where it measured faster (for training without ``jit``,
+                where the layouts tie; see :mod:`lamina.fast.policy`). Defaults to
+                ``"auto"``.
             cuda_graphs: with ``jit=True`` on a CUDA device, replay the compiled step as
                 CUDA graphs (kernel launches dominate small models there). ``"auto"``: on
                 whenever ``jit`` runs on CUDA; ignored, with a warning when asked for
                 explicitly, elsewhere. Defaults to ``"auto"``.
+            fast: let lamina's execution plan pick kernels, layout and rewrites for this
+                machine (:mod:`lamina.fast`). ``False`` runs the textbook path: every
+                layer's own ``forward``, the plain loop, no rewrite; the same numbers
+                within float rounding. Defaults to True.
 
         Example:
             >>> import lamina as lm
@@ -151,32 +113,24 @@ class Model(Layer):
             raise ValueError(message(f"`compile` of model '{self.name}' needs a `loss`.",
                                      fix="Call e.g. `model.compile(optimizer='adam', "
                                          "loss='sparse_categorical_crossentropy')`."))
-        loss_obj = losses.get(loss)
+        if not isinstance(fast, bool):
+            raise ValueError(message("Argument `fast` of compile must be True or False.",
+                                     received=f"fast={fast!r}"))
+        loss_obj, forward, out_act = fold(self, losses.get(loss))
         metric_objs = [metrics_mod.get(m) for m in (metrics or [])]
         opt = optimizers.get(optimizer)
         device = resolve_device(device)
         if self.built:
             self.to(device)
-        forward, out_act = self, None
-        final = self.output_activation_name()
-        fusable = getattr(loss_obj, "fusable_activation", None)
-        if final is not None and final == fusable and not loss_obj.from_logits:
-            loss_obj, forward = loss_obj.with_logits(), self.forward_logits
-            out_act = activations.get(final)
-        elif fusable and not getattr(loss_obj, "from_logits", False) and final is not None \
-                and final not in ("softmax", "sigmoid"):
-            warnings.warn(
-                f"Model '{self.name}' ends with activation '{final}', but the loss "
-                f"'{loss_obj.name}' expects probabilities. End the model with "
-                f"activation='{fusable}', or pass a loss with from_logits=True.",
-                LaminaWarning, stacklevel=2)
-        self._trainer = Trainer(
-            self, opt, loss_obj, metric_objs, forward=forward, output_activation=out_act,
-            device=device, jit=jit, precision=resolve_precision(precision),
-            channels_last=_channels_last(self, device, channels_last, jit),
-            cuda_graphs=_cuda_graphs(device, jit, cuda_graphs))
-        if self.built:
-            self._trainer._bind_optimizer()
+        settings = Settings(fast=fast, jit=bool(jit),
+                            channels_last=check_switch("channels_last", channels_last),
+                            cuda_graphs=check_switch("cuda_graphs", cuda_graphs))
+        cuda_graphs_for(device, settings.jit, settings.cuda_graphs)  # warns if impossible
+        self._trainer = Trainer(self, opt, loss_obj, metric_objs, forward=forward,
+                                output_activation=out_act, device=device,
+                                precision=resolve_precision(precision), settings=settings)
+        if self.built and getattr(opt, "is_bound", True) is False:
+            opt.bind(self.parameters())
 
     @property
     def optimizer(self):
@@ -262,26 +216,30 @@ class Model(Layer):
         return self(x)
 
     # -- description ----------------------------------------------------------------------
-    def summary_rows(self) -> list[tuple[str, str, int]]:
-        """(layer, output shape, parameter count) for each direct sub-module."""
-        rows = []
-        for name, child in self.named_children():
-            shape = child._shape_str() if isinstance(child, Layer) else "?"
-            label = f"{getattr(child, 'name', name)} ({type(child).__name__})"
-            rows.append((label, shape, sum(p.numel() for p in child.parameters())))
-        return rows
+    def summary_rows(self) -> list[tuple]:
+        """(layer, output shape, parameter count) for each direct sub-module; a fourth
+        entry, the inbound layers, where the model is a graph."""
+        return [(f"{getattr(child, 'name', name)} ({type(child).__name__})",
+                 child._shape_str() if isinstance(child, Layer) else "?",
+                 sum(p.numel() for p in child.parameters()))
+                for name, child in self.named_children()]
 
     def summary(self, print_fn=print) -> None:
-        """Print each layer with its output shape and parameter count, then the totals."""
+        """Print each layer with its output shape and parameter count (and, for a graph,
+        the layers it is connected to), then the totals."""
         if not self.built:
             self.count_params()  # raises the not-built hint
         rows = self.summary_rows()
-        w0 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 2
-        w1 = max([len("Output Shape")] + [len(r[1]) for r in rows]) + 2
-        line = "=" * (w0 + w1 + 12)
+        heads = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+        graph = any(len(r) > 3 for r in rows)
+        w0, w1 = (max([len(heads[k])] + [len(str(r[k])) for r in rows]) + 2 for k in (0, 1))
+        w3 = max([len(heads[3])] + [len(str(r[3])) for r in rows]) + 2 if graph else 0
+        line = "=" * (w0 + w1 + 12 + w3)
+        tail = f"  {heads[3]}" if graph else ""
         out = [f'Model: "{self.name}"', line,
-               f"{'Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>10}", line]
-        out += [f"{a:<{w0}}{b:<{w1}}{c:>10,}" for a, b, c in rows]
+               f"{heads[0]:<{w0}}{heads[1]:<{w1}}{heads[2]:>10}{tail}", line]
+        out += [f"{r[0]:<{w0}}{r[1]:<{w1}}{r[2]:>10,}" + (f"  {r[3]}" if graph else "")
+                for r in rows]
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
         out += [line, f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable:,}",
@@ -291,21 +249,15 @@ class Model(Layer):
     # -- persistence --------------------------------------------------------------------
     def save(self, path) -> None:
         """Save architecture (JSON) and weights (safetensors) to one file; see ``lm.load_model``."""
-        from lamina.saving import save_model
-
-        save_model(self, path)
+        saving.save_model(self, path)
 
     def save_weights(self, path) -> None:
         """Save the weights alone, as a safetensors file."""
-        from lamina.saving import save_weights
-
-        save_weights(self, path)
+        saving.save_weights(self, path)
 
     def load_weights(self, path) -> None:
         """Load weights saved by ``save_weights`` or ``save`` (shapes must match)."""
-        from lamina.saving import load_weights
-
-        load_weights(self, path)
+        saving.load_weights(self, path)
 
     @staticmethod
     def wrap(module: nn.Module, input_shape=None, *, name: str | None = None) -> Model:
@@ -317,12 +269,7 @@ class Model(Layer):
             >>> model.count_params()
             3
         """
-        from lamina.models.wrap import WrappedModel
-
-        return WrappedModel(module, input_shape=input_shape, name=name)
+        return Model.wrapper_class(module, input_shape=input_shape, name=name)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
-
-    def _shape_str(self) -> str:
-        return format_shape(self.output_shape) if self.output_shape is not None else "?"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from lamina.errors import message
-from lamina.layers._activated import ActivatedLayer
 from lamina.layers.base import Layer
-from lamina.layers.core import Activation
 from lamina.layers.input_spec import format_shape
-from lamina.models._fusion import run_layers
+from lamina.models.logits import final_activation, without_activation
 from lamina.models.model import Model
+from lamina.saving import layer_from_config, layer_to_config
 
 __all__ = ["Sequential"]
 
@@ -39,6 +39,10 @@ class Sequential(Model):
         >>> model.count_params()
         58
     """
+
+    #: ``forward`` runs ``layers`` one after another (what the execution plan's rewrites of
+    #: neighbouring layers rely on).
+    runs_layers_in_order = True
 
     def __init__(self, layers=None, input_shape=None, *, name: str | None = None):
         super().__init__(name=name)
@@ -93,10 +97,7 @@ class Sequential(Model):
         for index, layer in enumerate(self.layers):
             shape = self._build_layer(layer, shape, index)
         self.output_shape = shape
-        self.built = True
-        if self._lazy_hook is not None:
-            self._lazy_hook.remove()
-            self._lazy_hook = None
+        self.mark_built()
         ref = next(self.parameters(), None)
         if ref is not None:
             self.to(ref.device)  # newly built layers join the model's device
@@ -106,13 +107,11 @@ class Sequential(Model):
             try:
                 return layer.build_shapes(shape)
             except ValueError as err:
-                if index > 0 and "Check the" not in str(err):
-                    prev = self.layers[index - 1]
-                    raise ValueError(f"{err} (It follows layer "
-                                     f"'{getattr(prev, 'name', type(prev).__name__)}'.)") from None
-                raise
-        import torch
-
+                if index == 0:
+                    raise
+                prev = self.layers[index - 1]
+                raise ValueError(f"{err} (Layer '{layer.name}' follows layer "
+                                 f"'{getattr(prev, 'name', type(prev).__name__)}'.)") from None
         try:
             with torch.no_grad():
                 return tuple(layer(torch.zeros((1, *shape))).shape[1:])
@@ -127,20 +126,18 @@ class Sequential(Model):
         return super().compute_output_shape(input_shape)
 
     def forward(self, x: Tensor) -> Tensor:
-        return run_layers(self.layers, x)
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
     def output_activation_name(self) -> str | None:
-        if not len(self.layers):
-            return None
-        last = self.layers[-1]
-        if isinstance(last, (Activation, ActivatedLayer)):
-            return last.activation_name
-        return None
+        return final_activation(self.layers[-1]) if len(self.layers) else None
 
     def forward_logits(self, x: Tensor) -> Tensor:
         *body, last = self.layers
-        x = run_layers(body, x)
-        return x if isinstance(last, Activation) else last.preactivation(x)
+        for layer in body:
+            x = layer(x)
+        return without_activation(last, x)
 
     def summary_rows(self) -> list[tuple[str, str, int]]:
         rows = []
@@ -152,8 +149,6 @@ class Sequential(Model):
         return rows
 
     def get_config(self) -> dict[str, Any]:
-        from lamina.saving import layer_to_config
-
         config = {"name": self.name,
                   "input_shape": None if self.input_shape is None else list(self.input_shape),
                   "layers": [layer_to_config(layer) for layer in self.layers]}
@@ -163,8 +158,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
-        from lamina.saving import layer_from_config
-
         model = cls([layer_from_config(c) for c in config["layers"]],
                     input_shape=config.get("input_shape"), name=config.get("name"))
         model.fully_convolutional = bool(config.get("fully_convolutional", False))

@@ -28,10 +28,7 @@ class WrappedModel(Model):
     def __init__(self, module: nn.Module, input_shape=None, *, name: str | None = None):
         super().__init__(name=name or f"wrapped_{type(module).__name__.lower()}")
         self.module = module
-        self.built = True
-        if self._lazy_hook is not None:
-            self._lazy_hook.remove()
-            self._lazy_hook = None
+        self.mark_built()
         self.input_shape = None if input_shape is None else tuple(input_shape)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -57,3 +54,6 @@ class WrappedModel(Model):
     def build(self, input_shape: tuple) -> None:
         """A wrapped module is already built; this only records ``input_shape``."""
         self.input_shape = tuple(input_shape)
+
+
+Model.wrapper_class = WrappedModel

@@ -19,8 +19,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from lamina.errors import LaminaWarning, message
 from lamina.layers.input_spec import format_shape
+from lamina.training.targets import check_targets
 
-__all__ = ["to_tensor", "ArrayData", "LoaderData", "make_data", "split_validation"]
+__all__ = ["to_tensor", "ArrayData", "LoaderData", "make_data", "split_validation",
+           "check_input_shape", "prepare"]
 
 
 def to_tensor(data, name: str, owner: str) -> Tensor:
@@ -225,3 +227,74 @@ def check_input_shape(model, shape: tuple, owner: str) -> None:
         f"{who} expects input of shape {format_shape(expected)}. Received: input of shape "
         f"{format_shape(shape)} in `{owner}`. Reshape the data (e.g. x.reshape(-1, "
         f"{', '.join(map(str, expected))})) or build the model with input_shape={tuple(shape)}.")
+
+
+def _output_shape(model, x: Tensor, owner: str) -> tuple:
+    """Check ``x``'s per-sample shape against the model (building an unbuilt one) and return
+    the per-sample output shape; torch's shape errors become a lamina message."""
+    if hasattr(model, "built") and not model.built:
+        model.build(tuple(x.shape[1:]))
+        model.to(x.device)
+    check_input_shape(model, tuple(x.shape[1:]), owner)
+    out_shape = getattr(model, "output_shape", None)
+    if out_shape is not None:
+        return tuple(out_shape)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return tuple(model(x).shape[1:])
+    except RuntimeError as err:
+        raise ValueError(
+            f"Model '{getattr(model, 'name', type(model).__name__)}' cannot take input of "
+            f"shape {format_shape(tuple(x.shape[1:]))} given to `{owner}`: {err}. Check the "
+            f"input shape the model expects.") from None
+    finally:
+        model.train(was_training)
+
+
+def _checked(model, x, y, *, owner: str, loss_name: str, batch_size: int, shuffle: bool,
+             device):
+    data = make_data(x, y, owner=owner, batch_size=batch_size, shuffle=shuffle, device=device)
+    if isinstance(data, ArrayData):
+        out_shape = _output_shape(model, data.x[:2], owner)
+        if data.y is not None:
+            data.y = check_targets(loss_name, data.y, out_shape, owner)
+    return data
+
+
+def prepare(model, x, y=None, *, owner: str, loss_name: str = "", batch_size: int,
+            shuffle: bool = False, device=None, validation_split: float = 0.0,
+            validation_data=None):
+    """The data of one call, checked once: ``(data, validation data or None)``.
+
+    ``x`` and ``y`` become on-device tensors (or a loader), checked against the model's
+    input shape (an unbuilt model is built from them) and against the loss; the validation
+    set comes from ``validation_data`` or the last ``validation_split`` of the samples.
+
+    Example:
+        >>> import lamina as lm
+        >>> model = lm.Sequential([lm.layers.Dense(2)])
+        >>> data, val = prepare(model, np.zeros((10, 3)), np.zeros((10, 2)), owner="fit",
+        ...                     batch_size=4, validation_split=0.2)
+        >>> len(data), len(val), model.input_shape
+        (8, 2, (3,))
+    """
+    data = _checked(model, x, y, owner=owner, loss_name=loss_name, batch_size=batch_size,
+                    shuffle=shuffle, device=device)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError(message("Argument `validation_data` of fit must be a tuple "
+                                     "(x_val, y_val).",
+                                     received=f"type {type(validation_data).__name__}"))
+        return data, _checked(model, *validation_data, owner=f"{owner} (validation_data)",
+                              loss_name=loss_name, batch_size=batch_size, shuffle=False,
+                              device=device)
+    if not validation_split:
+        return data, None
+    if not isinstance(data, ArrayData):
+        raise ValueError("`validation_split` needs in-memory arrays; pass "
+                         "`validation_data=` with a Dataset or DataLoader.")
+    train, val = split_validation(data, validation_split)
+    data.x, data.y = train.x, train.y
+    return data, val

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lamina.config import resolve_device
 from lamina.errors import message
-from lamina.models.model import resolve_device
 from lamina.training.data import to_tensor
 from lamina.unsupervised._base import make_generator
 

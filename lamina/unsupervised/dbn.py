@@ -11,10 +11,10 @@ import torch
 from torch import Tensor, nn
 
 from lamina._validation import check_positive_int
+from lamina.config import resolve_device
 from lamina.errors import message
 from lamina.functional import energy as E
 from lamina.layers.core import Dense
-from lamina.models.model import resolve_device
 from lamina.models.sequential import Sequential
 from lamina.unsupervised._base import (
     Device,

@@ -16,9 +16,9 @@ from torch import Tensor, nn
 
 from lamina._validation import check_nonnegative_int
 from lamina.callbacks.progress import ProgressBar
+from lamina.config import resolve_device
 from lamina.errors import message
 from lamina.functional import energy as E
-from lamina.models.model import resolve_device
 from lamina.unsupervised._ais import ais_log_partition
 from lamina.unsupervised._base import (
     Device,

@@ -121,22 +121,23 @@ class _TeacherForcingTrainer(Trainer):
 
     def forward_loss(self, x: Tensor, y: Tensor):
         out = self.forward(x, y[:, :-1])
-        loss, reg = self.compute_loss(out, y[:, 1:])
+        loss, reg = self.penalties.add_to(self.loss_fn(out, y[:, 1:]))
         return out, loss, reg
 
     def test_step(self, x: Tensor, y: Tensor) -> None:
         out = self.forward(x, y[:, :-1])
-        self._track(out, y, self.loss_fn(out, y[:, 1:]), None)
+        self.track(out, y, self.loss_fn(out, y[:, 1:]), None)
 
-    def _track(self, out: Tensor, y: Tensor, loss: Tensor, reg: Tensor | None) -> None:
-        super()._track(out, y[:, 1:], loss, reg)
+    def track(self, out: Tensor, y: Tensor, loss: Tensor, reg: Tensor | None) -> None:
+        super().track(out, y[:, 1:], loss, reg)
 
     def _prepare(self, x, y, *, owner: str, **kwargs):
-        data = super()._prepare(x, y, owner=owner, **kwargs)
-        tokens = getattr(data, "y", None)
-        if tokens is not None:
-            self.model._check_tokens(tokens, owner)
-        return data
+        data, val = super()._prepare(x, y, owner=owner, **kwargs)
+        for part, name in ((data, owner), (val, f"{owner} (validation)")):
+            tokens = getattr(part, "y", None)
+            if tokens is not None:
+                self.model._check_tokens(tokens, name)
+        return data, val
 
 
 def _encoder(filters: tuple, code_dim: int) -> Sequential:
@@ -297,7 +298,8 @@ class CaptionNet(Model):
         super().compile(optimizer, loss, metrics, device=device, jit=jit)
         base = self._trainer
         self._trainer = _TeacherForcingTrainer(self, base.optimizer, base.loss_fn,
-                                               base.metrics, device=base.device, jit=jit)
+                                               base.metrics, device=base.device,
+                                               settings=base.settings)
 
     # -- generation -----------------------------------------------------------------------
     def _images(self, images, owner: str) -> Tensor:

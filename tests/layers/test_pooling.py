@@ -6,7 +6,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lamina.functional import cpu_kernels
 from lamina.layers import (
     AveragePooling1D,
     AveragePooling2D,
@@ -287,93 +286,3 @@ def test_max_pool_keep_indices_returns_the_tensor_and_stores_the_indices():
     assert torch.equal(y, F.max_pool2d(x, 2))
     assert torch.equal(layer.indices, indices_ref) and layer.input_size == (5, 6)
     assert layer.get_config()["keep_indices"] is True
-
-
-@pytest.mark.parametrize("shape, pool_size", [((3, 4, 9, 7), 2), ((2, 3, 8, 8), (2, 3)),
-                                              ((2, 2, 6, 6), 3), ((1, 2, 5, 5), 1)])
-def test_inference_max_pooling_takes_the_strided_path_and_equals_torch(shape, pool_size):
-    # Non-overlapping windows take the element-wise-maximum path: same values as
-    # F.max_pool2d, NaN included; with gradients, one winner per window (ATen's rule).
-    x = torch.randn(shape)
-    x[0, 0, 0, 0] = float("nan")
-    layer = MaxPool2D(pool_size)
-    with torch.no_grad():
-        got = layer(x)
-    want = F.max_pool2d(x, pool_size)
-    assert got.shape == want.shape and got.is_contiguous()
-    assert torch.equal(got.nan_to_num(7.0), want.nan_to_num(7.0))
-    ties = torch.zeros(1, 1, *layer.pool_size, requires_grad=True)
-    layer(ties).sum().backward()
-    assert ties.grad.sum() == 1.0
-
-
-@pytest.mark.parametrize("shape, pool_size", [((4, 3, 28, 28), 2), ((2, 5, 11, 13), (3, 2)),
-                                              ((2, 3, 9, 7), 3), ((2, 2, 8, 8), (1, 4))])
-@pytest.mark.parametrize("ties", [False, True])
-@pytest.mark.parametrize("lamina_kernels", [True, False])
-def test_training_max_pooling_equals_torch_in_values_and_gradients(shape, pool_size, ties,
-                                                                  lamina_kernels, monkeypatch):
-    # The strided-view path (AVX2 CPUs) finds each window's first maximum (row-major) for the
-    # gradient, as ATen does; rounded ReLU outputs make many tied windows (zeros after a ReLU).
-    # Other CPUs train through ATen's kernel.
-    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: lamina_kernels)
-    torch.manual_seed(0)
-    x = torch.randn(shape)
-    if ties:
-        x = x.round().relu()
-    ours, ref = x.clone().requires_grad_(), x.clone().requires_grad_()
-    got, want = MaxPool2D(pool_size)(ours), F.max_pool2d(ref, pool_size)
-    assert (got.grad_fn.name() == "_TiledMaxPoolBackward") is lamina_kernels
-    grad = torch.randn_like(want)
-    got.backward(grad)
-    want.backward(grad)
-    assert torch.equal(got, want) and torch.equal(ours.grad, ref.grad)
-
-
-def test_compiled_training_keeps_the_tiled_path_on_any_cpu(monkeypatch):
-    # Inductor's own lowering of the pooling backward is the slow part of a compiled step
-    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: False)
-    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
-    x = torch.randn(2, 3, 8, 8, requires_grad=True)
-    assert MaxPool2D(2)(x).grad_fn.name() == "_TiledMaxPoolBackward"
-    assert MaxPool2D(2).custom_backward
-
-
-@pytest.mark.parametrize("lamina_kernels", [True, False])
-def test_training_max_pooling_passes_gradcheck_and_gradgradcheck(lamina_kernels, monkeypatch):
-    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: lamina_kernels)
-    x = torch.randn(2, 2, 6, 7, dtype=torch.float64, requires_grad=True)
-    layer = MaxPool2D(2)
-    assert torch.autograd.gradcheck(layer, (x,))
-    assert torch.autograd.gradgradcheck(layer, (x,))
-
-
-def test_tiled_max_pool2d_takes_unbatched_input_like_torch():
-    from lamina.functional.pooling import tiled_max_pool2d
-
-    x = torch.randn(3, 9, 8)
-    ours, ref = x.clone().requires_grad_(), x.clone().requires_grad_()
-    got, want = tiled_max_pool2d(ours, (3, 2)), F.max_pool2d(ref, (3, 2))
-    got.sum().backward()
-    want.sum().backward()
-    assert torch.equal(got, want) and torch.equal(ours.grad, ref.grad)
-
-
-def test_tiled_max_pool2d_compiles_whole_on_channels_last_maps():
-    # an NHWC map's window maxima are NHWC: an `out=` there made Dynamo break the graph
-    from lamina.functional.pooling import tiled_max_pool2d
-
-    x = torch.randn(2, 3, 6, 8).contiguous(memory_format=torch.channels_last)
-    compiled = torch.compile(lambda t: tiled_max_pool2d(t, 2), fullgraph=True, backend="eager")
-    assert torch.equal(compiled(x), F.max_pool2d(x, 2))
-
-
-def test_channels_last_training_maps_take_atens_pooling_even_on_avx2(monkeypatch):
-    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: True)
-    x = torch.randn(2, 3, 8, 8).contiguous(memory_format=torch.channels_last)
-    x.requires_grad_()
-    got, want = MaxPool2D(2)(x), F.max_pool2d(x, 2)
-    assert got.grad_fn.name() != "_TiledMaxPoolBackward"
-    assert torch.equal(got, want)
-    nchw = x.detach().contiguous().requires_grad_()
-    assert MaxPool2D(2)(nchw).grad_fn.name() == "_TiledMaxPoolBackward"

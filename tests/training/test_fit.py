@@ -106,8 +106,8 @@ def test_argmax_metrics_skip_the_fused_softmax_and_others_still_get_probabilitie
     assert scores["row_sum"] == pytest.approx(1.0)
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     calls = []
-    activation = model._trainer.output_activation
-    model._trainer.output_activation = lambda t: calls.append(t) or activation(t)
+    activation = model._trainer.accumulators.output_activation
+    model._trainer.accumulators.output_activation = lambda t: calls.append(t) or activation(t)
     assert model.evaluate(x, y, batch_size=16)["accuracy"] == scores["accuracy"]
     assert calls == []
 

@@ -6,7 +6,9 @@ import torch
 
 import lamina as lm
 from lamina.errors import LaminaWarning
-from lamina.functional import cpu_kernels
+from lamina.fast import policy, rewrites
+from lamina.fast.plan import Settings, plan_for
+from lamina.fast.steps import ForwardGraph, WholeStep
 
 
 def train(jit):
@@ -111,7 +113,8 @@ def test_whole_step_matches_eager_and_a_new_rate_does_not_recompile():
     compiled, h_jit = _fit_whole_step(True)
     # forward, backward (penalties, batch-norm statistics) and SGD's update in one graph,
     # compiled once although the schedule set three learning rates
-    assert compiled._trainer._compiled_step is not None
+    assert isinstance(compiled._trainer.compiled_step, WholeStep)
+    assert compiled._trainer.compiled_step.compiled is not None
     assert counters["stats"]["unique_graphs"] == 1
     assert sum(counters["graph_break"].values()) == 0
     assert compiled.optimizer.param_groups[0]["lr"] == 0.025  # the float is back
@@ -128,12 +131,12 @@ def test_whole_step_failure_falls_back_to_the_forward_graph(monkeypatch):
         calls.append(x.shape[0])
         raise RuntimeError("cannot trace this optimizer")
 
-    monkeypatch.setattr(lm.training.trainer.Trainer, "whole_step", broken_whole_step)
+    monkeypatch.setattr(WholeStep, "step", broken_whole_step)
     eager, h_eager = _fit_whole_step(False)
     with pytest.warns(LaminaWarning, match="cannot trace this optimizer"):
         fallback, h_fallback = _fit_whole_step(True)
     assert calls == [16]  # tried once, then the forward-only graph
-    assert fallback._trainer._compiled is not None
+    assert fallback._trainer.compiled_step.fallback.compiled is not None
     np.testing.assert_allclose(h_fallback.history["loss"], h_eager.history["loss"], rtol=1e-4)
 
 
@@ -147,20 +150,21 @@ def test_conv_nets_and_layers_with_their_own_backward_keep_the_forward_graph(mon
         return fn
 
     monkeypatch.setattr(torch, "compile", recording_compile)
-    monkeypatch.setattr(cpu_kernels, "prefers_lamina_kernels", lambda: True)  # any CPU
-    model, _ = train(True)  # a one-channel 5x5 Conv2D and a tiling MaxPool2D
-    assert model.layers[0].custom_backward and model.layers[1].custom_backward
-    assert not lm.layers.MaxPool2D(3, strides=2).custom_backward
+    with policy.emulate("AVX2"):
+        model, _ = train(True)  # a one-channel 5x5 Conv2D and a tiling MaxPool2D
+        plan = plan_for(model, torch.device("cpu"), Settings(jit=True, channels_last=False),
+                        training=True)
+    assert {r.function for r in plan.rewrites} >= set(rewrites.OWN_BACKWARD)
+    assert isinstance(model._trainer.compiled_step, ForwardGraph)
     net = lm.Sequential([lm.layers.MaxPool2D(3, strides=2), lm.layers.Flatten(),
                          lm.layers.Dense(3)], input_shape=(1, 8, 8))
     conv = lm.Sequential([lm.layers.Conv2D(4, 3), lm.layers.Flatten(), lm.layers.Dense(3)],
                          input_shape=(1, 8, 8))
-    assert not conv.layers[0].custom_backward  # 3x3: ATen's backward, but a convolution
     x, y = np.zeros((8, 1, 8, 8), np.float32), np.zeros((8, 3), np.float32)
     for m in (net, conv):
         m.compile(optimizer=lm.optimizers.SGD(lr=0.1, momentum=0.9), loss="mse", jit=True)
         m.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    assert compiled == ["forward_loss", "whole_step", "forward_loss"]
+    assert compiled == ["forward_loss", "step", "forward_loss"]
 
 
 def test_freezing_a_layer_between_fits_retraces_the_whole_step(monkeypatch):
@@ -199,7 +203,7 @@ def test_whole_step_keeps_each_parameter_groups_rate(monkeypatch):
         model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
         assert [g["lr"] for g in opt.param_groups] == [0.01, 0.1]  # floats again
         models.append(model)
-    assert models[1]._trainer._compiled_step is not None
+    assert isinstance(models[1]._trainer.compiled_step, WholeStep)
     for key, value in models[0].state_dict().items():
         torch.testing.assert_close(models[1].state_dict()[key], value, rtol=1e-5, atol=1e-6)
 
@@ -220,7 +224,7 @@ def test_whole_step_trains_a_functional_model_with_a_skip(monkeypatch):
                       loss="sparse_categorical_crossentropy", jit=jit)
         runs.append((model, model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)))
     (eager, h_eager), (compiled, h_jit) = runs
-    assert compiled._trainer._compiled_step is not None
+    assert isinstance(compiled._trainer.compiled_step, WholeStep)
     np.testing.assert_allclose(h_jit.history["loss"], h_eager.history["loss"], rtol=1e-5)
     for a, b in zip(compiled.parameters(), eager.parameters(), strict=True):  # auto-names differ
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -12,11 +12,11 @@ import torch
 import lamina as lm
 from lamina.checkpoint import load_state
 from lamina.errors import LaminaWarning
-from lamina.functional import cpu_kernels
-from lamina.models.model import _channels_last, _cuda_graphs
+from lamina.fast import policy
+from lamina.fast.plan import Settings, channels_last_for, cuda_graphs_for
+from lamina.fast.steps import inductor_options
 from lamina.training.precision import MixedPrecision, resolve_precision
 from lamina.training.resume import checkpoint_path
-from lamina.training.trainer import Trainer
 
 
 def data(n=128, shape=(3, 12, 12)):
@@ -152,36 +152,35 @@ def test_channels_last_batches_reach_the_convolution_nhwc():
     assert layouts and all(layouts)
 
 
-def test_auto_layout_and_cuda_graphs_follow_the_device(monkeypatch):
+def test_auto_layout_and_cuda_graphs_follow_the_device():
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
-    assert _channels_last(lm.zoo.LeNet5(), cuda, "auto")
-    assert _channels_last(lm.zoo.LeNet5(), cuda, "auto", jit=True)
-    assert cpu_kernels.prefers_channels_last("AVX512")
-    assert cpu_kernels.prefers_channels_last("AVX2")
-    assert not cpu_kernels.prefers_channels_last("DEFAULT")
-    monkeypatch.setattr(cpu_kernels, "prefers_channels_last", lambda: False)  # e.g. no AVX2
-    assert not _channels_last(lm.zoo.LeNet5(), cpu, "auto")
-    monkeypatch.setattr(cpu_kernels, "prefers_channels_last", lambda: True)  # an x86 with AVX2
-    assert _channels_last(lm.zoo.LeNet5(), cpu, "auto")
-    assert not _channels_last(lm.zoo.LeNet5(), cpu, "auto", jit=True)  # a tie there
-    assert not _channels_last(lm.zoo.MLP((8,), input_shape=(4,)), cpu, "auto")
-    assert not _channels_last(lm.zoo.MLP((8,), input_shape=(4,)), cuda, "auto")
-    assert _channels_last(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)), cuda, "auto")
+    assert channels_last_for(lm.zoo.LeNet5(), cuda, "auto")
+    assert policy.CpuPolicy("AVX512").channels_last and policy.CpuPolicy("AVX2").channels_last
+    assert not policy.CpuPolicy("DEFAULT").channels_last
+    with policy.emulate("DEFAULT"):  # e.g. no AVX2
+        assert not channels_last_for(lm.zoo.LeNet5(), cpu, "auto")
+    with policy.emulate("AVX2"):
+        assert channels_last_for(lm.zoo.LeNet5(), cpu, "auto")
+        assert not channels_last_for(lm.zoo.LeNet5(), cpu, False)
+        assert not channels_last_for(lm.zoo.MLP((8,), input_shape=(4,)), cpu, "auto")
+    assert not channels_last_for(lm.zoo.MLP((8,), input_shape=(4,)), cuda, "auto")
+    assert channels_last_for(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)), cuda, "auto")
     with pytest.raises(ValueError, match="channels_last='yes'"):
-        _channels_last(lm.zoo.LeNet5(), cpu, "yes")
-    assert _cuda_graphs(cuda, True, "auto") and not _cuda_graphs(cuda, False, "auto")
-    assert not _cuda_graphs(cpu, True, "auto")
+        lm.zoo.LeNet5().compile(loss="mse", channels_last="yes")
+    assert cuda_graphs_for(cuda, True, "auto") and not cuda_graphs_for(cuda, False, "auto")
+    assert not cuda_graphs_for(cpu, True, "auto")
     with pytest.warns(LaminaWarning, match="needs `jit=True` on a CUDA device"):
-        assert not _cuda_graphs(cpu, True, True)
+        assert not cuda_graphs_for(cpu, True, True)
+    with pytest.warns(LaminaWarning, match="needs `jit=True` on a CUDA device"):
+        lm.zoo.LeNet5().compile(loss="mse", device="cpu", jit=True, cuda_graphs=True)
 
 
 def test_cuda_graphs_reach_inductor_on_a_gpu_only():
     model = lm.zoo.MLP((8,), input_shape=(4,))
-    args = (model, lm.optimizers.SGD(), lm.losses.get("mse"), [])
-    on_gpu = Trainer(*args, device="cuda", jit=True, cuda_graphs=True)
-    assert on_gpu.inductor_options() == {"triton.cudagraphs": True}
-    assert Trainer(*args, device="cuda", jit=True).inductor_options() is None
-    assert Trainer(*args, device="cuda", jit=False, cuda_graphs=True).cuda_graphs is False
+    assert inductor_options(model, torch.device("cuda"), True) == {"triton.cudagraphs": True}
+    assert inductor_options(model, torch.device("cuda"), False) is None
+    assert inductor_options(model, torch.device("cpu"), True) is None
+    assert Settings().fast
 
 
 def test_channels_last_run_resumes_bit_identical_mid_epoch(tmp_path):

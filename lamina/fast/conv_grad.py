@@ -7,14 +7,11 @@ gradient is itself a cross-correlation, of the input with the output gradient::
 
 that is ``conv2d(x^T, g^T, padding=p, dilation=s)^T``, with the batch axis of the input
 ``x^T = x.transpose(0, 1)`` playing the part of the channels and the output gradient ``g``
-that of a (dilated) kernel. On the CPU, ATen's (oneDNN's) weight-gradient kernel is slow for
-a first layer that reads a single-channel image with a 5x5 or larger kernel, LeNet-5's and
-the decks' first layer, on an AVX2 CPU: this correlation is 1.5 to 2.5 times faster there
-(measured on a 2-core AMD EPYC). Elsewhere ATen's kernel is the faster one, and on AVX-512
-CPUs for every shape (1.7x for LeNet-5's first layer on a 2-core Intel Xeon), so the layers
-use this path only in the first case (:func:`use_correlation_weight_grad`,
-:mod:`lamina.functional.cpu_kernels`); ``benchmarks/conv_weight_grad.py`` checks the rule on
-another machine.
+that of a (dilated) kernel. On AVX2 CPUs this beats oneDNN's weight-gradient kernel for a
+first layer reading a one-channel image with a 5x5 or larger kernel (LeNet-5's); elsewhere
+ATen's is the faster one. The execution plan (:mod:`lamina.fast.plan`) picks it where it
+wins; ``benchmarks/conv_weight_grad.py`` measures the rule, ``docs/benchmarks.md`` holds
+the figures.
 """
 
 from __future__ import annotations
@@ -23,10 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lamina.functional import cpu_kernels
 from lamina.functional.conv import _pair
 
-__all__ = ["conv2d_correlation_grad", "correlation_grad_fits", "use_correlation_weight_grad"]
+__all__ = ["conv2d_correlation_grad", "correlation_grad_fits"]
 
 
 class _Conv2dCorrelationGrad(torch.autograd.Function):
@@ -85,39 +81,9 @@ def conv2d_correlation_grad(x: Tensor, weight: Tensor, bias: Tensor | None = Non
     return _Conv2dCorrelationGrad.apply(x, weight, bias, _pair(stride), _pair(padding))
 
 
-def _cpu_autocast() -> bool:
-    try:
-        return torch.is_autocast_enabled("cpu")
-    except TypeError:  # torch < 2.4 takes no device type
-        return torch.is_autocast_cpu_enabled()
-
-
-def use_correlation_weight_grad(x: Tensor, weight: Tensor, groups: int, dilation) -> bool:
-    """Whether :func:`conv2d_correlation_grad` is the faster backward for this convolution:
-    a float32 CPU input with one channel, a kernel of at least 5x5, no groups or dilation,
-    a weight that will receive a gradient, no CPU autocast (which would hand the backward
-    gradients of another dtype), NCHW weights, on an AVX2 CPU
-    (:func:`lamina.functional.cpu_kernels.prefers_lamina_kernels`).
-
-    Example:
-        >>> from lamina.functional.cpu_kernels import prefers_lamina_kernels
-        >>> w = torch.zeros(6, 1, 5, 5, requires_grad=True)
-        >>> use_correlation_weight_grad(torch.zeros(8, 1, 28, 28), w, 1, (1, 1)) == (
-        ...     prefers_lamina_kernels())
-        True
-        >>> use_correlation_weight_grad(torch.zeros(8, 3, 28, 28), w, 1, (1, 1))
-        False
-    """
-    return (x.shape[1] == 1 and correlation_grad_fits(weight.shape, groups, dilation)
-            and x.device.type == "cpu" and cpu_kernels.prefers_lamina_kernels()
-            and not cpu_kernels.is_channels_last(weight)
-            and x.dtype == torch.float32 and weight.requires_grad and torch.is_grad_enabled()
-            and not _cpu_autocast())
-
-
 def correlation_grad_fits(weight_shape, groups: int, dilation) -> bool:
-    """The shape part of :func:`use_correlation_weight_grad`: a kernel of at least 5x5 over
-    one input channel, no groups, no dilation (what a layer can tell before any input).
+    """Whether a convolution's shape suits :func:`conv2d_correlation_grad`'s backward: a
+    kernel of at least 5x5 over one input channel, no groups, no dilation.
 
     Example:
         >>> correlation_grad_fits((6, 1, 5, 5), 1, 1), correlation_grad_fits((6, 1, 3, 3), 1, 1)
