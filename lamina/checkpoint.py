@@ -46,6 +46,9 @@ MAX_DEPTH = 32
 NDARRAY_DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
                             "uint32", "uint64", "float16", "float32", "float64"})
 _FIX = "It is damaged or was not written by lamina; delete it to start afresh."
+# The torch dtype flatten_state stores each numpy dtype as.
+_STORED_AS = {name: torch.int64 if name.startswith("uint") else
+              torch.from_numpy(np.empty(0, dtype=name)).dtype for name in NDARRAY_DTYPES}
 
 
 def flatten_state(obj: Any, tensors: dict[str, torch.Tensor], prefix: str = "s") -> Any:
@@ -157,10 +160,10 @@ class _Decoder:
             raise self.fail(where, "an array dtype lamina does not store",
                             f"one of {', '.join(sorted(NDARRAY_DTYPES))}", dtype)
         tensor = self.tensor(doc["__ndarray__"], where)
-        if tensor.dtype not in (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
-                                torch.int64, torch.float16, torch.float32, torch.float64):
-            raise self.fail(where, "an array stored in a dtype numpy cannot read",
-                            "an integer, bool or float16/32/64 tensor", str(tensor.dtype))
+        stored = _STORED_AS[dtype]
+        if tensor.dtype != stored:   # flatten_state stores unsigned arrays as int64
+            raise self.fail(where, f"a {dtype} array stored as another dtype",
+                            f"a {stored} tensor", str(tensor.dtype))
         return tensor.numpy().astype(dtype)
 
     def items(self, pairs: list, where: str, depth: int) -> dict:

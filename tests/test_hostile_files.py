@@ -227,6 +227,7 @@ for _ in range(40):   # nesting far deeper than lamina writes
     ({"a": {"__ndarray__": "s.0", "dtype": "(8192,8192)f4"}}, "dtype lamina does not store"),
     ({"a": {"__ndarray__": "s.0", "dtype": "S400000000"}}, "dtype lamina does not store"),
     ({"a": {"__ndarray__": "s.0", "dtype": 5}}, "dtype lamina does not store"),
+    ({"a": {"__ndarray__": "s.0", "dtype": "int32"}}, "int32 array stored as another dtype"),
     ({"a": {"__tensor__": "s.9"}}, "tensor the file does not hold"),
     ({"a": {"__tensor__": ["s.0"]}}, "tensor the file does not hold"),
     ({"a": {"__tensor__": "s.0"}, "b": {"__tensor__": "s.0"}}, "referenced a second time"),
@@ -237,7 +238,7 @@ for _ in range(40):   # nesting far deeper than lamina writes
     ({"a": {"__tensor__": "s.0", "x": 1}}, "tagged object"),
     ({"a": {"__import__": "os"}}, "tagged object"),
     ({"a": DEEP}, "nesting too deep"),
-], ids=["object", "structured", "huge-bytes", "int-dtype", "missing-ref", "list-ref", "twice",
+], ids=["object", "structured", "huge-bytes", "int-dtype", "float-as-int", "missing-ref", "list-ref", "twice",
         "short-item", "items-dict", "unhashable", "tuple-int", "extra-key", "unknown-tag",
         "deep"])
 def test_checkpoint_schema_refuses_what_lamina_never_writes(tmp_path, doc, match):
