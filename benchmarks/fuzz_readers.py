@@ -323,6 +323,7 @@ def main(argv=None) -> int:
               f"  max RSS {entry['max_rss_mb']:.0f} MB")
         for case in entry["raw"][:5]:
             print("   RAW", case["op"], case["error"])
+            print("      ", case["trace"].replace("\n", "\n       "))
     return int(any(entry["counts"].get("raw") for entry in total.values()))
 
 

@@ -268,7 +268,12 @@ def _check_config(entry: Any, depth: int) -> None:
     for key in ("input_shape", "shape"):
         if config.get(key) is not None:
             _check_shape(key, config[key], entry["class"])
-    for inp in config.get("inputs") or []:
+    inputs = config.get("inputs") or []
+    if not isinstance(inputs, list):
+        raise ValueError(message(f"`inputs` of {entry['class']} must be a list of "
+                                 f"{{'name': ..., 'shape': [...]}} entries.",
+                                 received=_short(inputs)))
+    for inp in inputs:
         if isinstance(inp, dict) and "shape" in inp:
             _check_shape("inputs[].shape", inp["shape"], entry["class"])
     children = config.get("layers", [])
