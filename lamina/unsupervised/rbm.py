@@ -17,6 +17,8 @@ from torch import Tensor, nn
 from lamina._validation import check_nonnegative_int
 from lamina.callbacks.progress import ProgressBar
 from lamina.config import resolve_device
+from lamina.fast import threads
+from lamina.optimizers.sgd import sgd_update
 from lamina.errors import message
 from lamina.functional import energy as E
 from lamina.unsupervised._ais import ais_log_partition
@@ -39,11 +41,6 @@ _VISIBLE = ("binary", "bernoulli", "gaussian")
 
 #: Rows per chunk when an inference method runs over a whole data set.
 _CHUNK = 8192
-
-#: Below this many multiply-adds per product (batch x visible x hidden), training runs on
-#: one CPU thread: waking a thread pool costs more than it saves on such small products,
-#: and far more on a loaded machine (the 8x8-digits RBM trains ~50x faster).
-_SMALL_PRODUCT = 1_000_000
 
 
 class RBM(EstimatorMixin, nn.Module):
@@ -83,6 +80,8 @@ class RBM(EstimatorMixin, nn.Module):
         verbose: 1 shows a progress bar, 2 one line per epoch, with the reconstruction
             error and pseudo-likelihood of up to 1,000 training samples. Defaults to 0.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``... Defaults to "auto".
+        fast: let :mod:`lamina.fast` pick the CPU threads for the products' size (one thread
+            for small ones); False runs with the process's setting. Defaults to True.
 
     Attributes:
         weight: ``W``, shape ``(n_visible, n_hidden)`` (the deck's ``W_ij``).
@@ -116,12 +115,14 @@ class RBM(EstimatorMixin, nn.Module):
         "random_state": RandomState(),
         "verbose": Number("verbosity", 0, 2, integer=True),
         "device": Device(),
+        "fast": Flag("fast-path flag"),
     }
 
     def __init__(self, n_hidden: int = 256, *, visible: str = "binary", k: int = 1,
                  persistent: bool = False, lr=0.1, momentum: float = 0.0,
                  weight_decay: float = 0.0, batch_size: int = 64, epochs: int = 10,
-                 random_state=None, verbose: int = 0, device: str = "auto"):
+                 random_state=None, verbose: int = 0, device: str = "auto",
+                 fast: bool = True):
         super().__init__()
         self.n_hidden = n_hidden
         self.visible = visible
@@ -135,6 +136,7 @@ class RBM(EstimatorMixin, nn.Module):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.fast = fast
         for name in ("weight", "visible_bias", "hidden_bias"):
             self.register_parameter(name, None)
 
@@ -235,14 +237,11 @@ class RBM(EstimatorMixin, nn.Module):
         return self
 
     def _train(self, v: Tensor, epochs: int) -> None:
-        threads = torch.get_num_threads()
-        small = v.shape[1] * self.n_hidden * min(self.batch_size, len(v)) < _SMALL_PRODUCT
-        if small and v.device.type == "cpu" and threads > 1:
-            torch.set_num_threads(1)
-        try:
+        if not self.fast:
+            return self._epochs(v, epochs)
+        with threads.for_products(v.shape[1] * self.n_hidden * min(self.batch_size, len(v)),
+                                  v.device):
             self._epochs(v, epochs)
-        finally:
-            torch.set_num_threads(threads)
 
     def _epochs(self, v: Tensor, epochs: int) -> None:
         gen = self._generator()
@@ -297,15 +296,15 @@ class RBM(EstimatorMixin, nn.Module):
             visible=self.units, generator=self.random_state_)
         if self.persistent:
             self._chain = grad.chain
-        grads = (grad.weight, grad.visible_bias, grad.hidden_bias)
-        for i, (param, g, velocity) in enumerate(zip(self._params(), grads, self._velocity)):
-            if i == 0 and self.weight_decay:
-                g = g.add(param, alpha=-self.weight_decay)
-            if self.momentum:
-                velocity.mul_(self.momentum).add_(g, alpha=lr)
-                param.add_(velocity)
-            else:
-                param.add_(g, alpha=lr)
+        # gradient ascent on the log-likelihood: a descent step on -(G+ - G-); the weight
+        # decay applies to W only
+        weight, *biases = self._params()
+        ascent = [grad.weight.neg(), grad.visible_bias.neg(), grad.hidden_bias.neg()]
+        deltas = self._velocity if self.momentum else [None] * 3
+        for params, grads, steps, decay in (([weight], ascent[:1], deltas[:1], self.weight_decay),
+                                            (biases, ascent[1:], deltas[1:], 0.0)):
+            sgd_update(params, grads, None if steps[0] is None else steps, lr=lr,
+                       momentum=self.momentum, nesterov=False, weight_decay=decay)
         self.n_updates_ += 1
 
     def _monitor(self, v: Tensor) -> dict[str, float]:
