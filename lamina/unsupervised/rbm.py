@@ -17,10 +17,10 @@ from torch import Tensor, nn
 from lamina._validation import check_nonnegative_int
 from lamina.callbacks.progress import ProgressBar
 from lamina.config import resolve_device
-from lamina.fast import threads
-from lamina.optimizers.sgd import sgd_update
 from lamina.errors import message
+from lamina.fast import threads
 from lamina.functional import energy as E
+from lamina.optimizers.sgd import sgd_update
 from lamina.unsupervised._ais import ais_log_partition
 from lamina.unsupervised._base import (
     Device,
