@@ -10,6 +10,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from lamina.errors import message
 
 __all__ = [
@@ -18,6 +20,10 @@ __all__ = [
     "check_probability",
     "check_option",
     "check_int_tuple",
+    "check_bool",
+    "check_verbose",
+    "check_instances",
+    "check_shape",
 ]
 
 
@@ -100,4 +106,82 @@ def check_int_tuple(name: str, value: Any, n: int, owner: str, *, minimum: int =
         raise ValueError(message(
             f"Argument `{name}` of {owner} must be an integer >= {minimum} or a tuple of "
             f"{n} such integers.", received=_received(name, value)))
+    return tuple(int(v) for v in items)
+
+
+def check_bool(name: str, value: Any, owner: str) -> bool:
+    """Return ``value`` if it is a bool (Python's or numpy's), else raise: a string such as
+    ``"no"`` is truthy and would silently mean True.
+
+    Example:
+        >>> check_bool("shuffle", False, "fit")
+        False
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(message(f"Argument `{name}` of {owner} must be True or False.",
+                                received=_received(name, value)))
+    return bool(value)
+
+
+def check_verbose(value: Any, owner: str) -> int:
+    """Return ``verbose`` as 0, 1 or 2 (a bool counts as 0 or 1), else raise.
+
+    Example:
+        >>> check_verbose(True, "fit")
+        1
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if not isinstance(value, numbers.Integral) or value not in (0, 1, 2):
+        raise ValueError(message(
+            f"Argument `verbose` of {owner} must be 0 (silent), 1 (progress bar) or 2 (one "
+            f"line per epoch).", received=_received("verbose", value)))
+    return int(value)
+
+
+def check_instances(name: str, values: Any, cls: type, owner: str, *,
+                    fix: str | None = None) -> list:
+    """Return ``values`` (None, a list or a tuple) as a list whose every item is a ``cls``,
+    else raise naming the first wrong index.
+
+    Example:
+        >>> check_instances("callbacks", None, object, "fit")
+        []
+    """
+    if values is None:
+        return []
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(message(
+            f"Argument `{name}` of {owner} must be a list of {cls.__name__} objects.",
+            received=_received(name, values), fix=f"Pass a list: `{name}=[...]`."))
+    for index, value in enumerate(values):
+        if not isinstance(value, cls):
+            raise TypeError(message(
+                f"Argument `{name}` of {owner} must hold {cls.__name__} objects.",
+                received=f"{name}[{index}]={value!r} (type {type(value).__name__})",
+                fix=fix or f"Pass {cls.__name__} instances (or of a subclass)."))
+    return list(values)
+
+
+def check_shape(name: str, value: Any, owner: str) -> tuple:
+    """Return ``value`` (a sequence of ints >= 1, no batch axis) as a tuple of ints, else
+    raise.
+
+    Example:
+        >>> check_shape("input_shape", [1, 28, 28], "Sequential")
+        (1, 28, 28)
+    """
+    try:
+        items = tuple(value)
+    except TypeError:
+        items = None
+    ok = items is not None and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v >= 1
+        for v in items)
+    if not ok:
+        fix = ("Give the per-sample shape without the batch axis, e.g. input_shape=(3,) for "
+               "samples of 3 features.")
+        raise ValueError(message(
+            f"Argument `{name}` of {owner} must be a tuple of integers >= 1 (the shape of one "
+            f"sample).", received=_received(name, value), fix=fix))
     return tuple(int(v) for v in items)

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from lamina._validation import check_shape
 from lamina.errors import message
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import format_shape
@@ -50,7 +51,7 @@ class Sequential(Model):
         for layer in layers or []:
             self._append(layer)
         if input_shape is not None:
-            self.build(tuple(input_shape))
+            self.build(input_shape)
 
     def _append(self, layer) -> None:
         if not isinstance(layer, nn.Module):
@@ -92,7 +93,7 @@ class Sequential(Model):
 
     def build(self, input_shape: tuple) -> None:
         """Build every layer in turn for per-sample ``input_shape``, recording shapes."""
-        shape = tuple(int(d) for d in input_shape)
+        shape = check_shape("input_shape", input_shape, f"Sequential '{self.name}'")
         self.input_shape = shape
         for index, layer in enumerate(self.layers):
             shape = self._build_layer(layer, shape, index)

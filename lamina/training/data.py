@@ -14,44 +14,140 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
+from lamina._validation import (
+    check_bool,
+    check_instances,
+    check_nonnegative_int,
+    check_positive_int,
+    check_probability,
+    check_verbose,
+)
 from lamina.errors import LaminaWarning, message
 from lamina.layers.input_spec import format_shape
+from lamina.layers.recurrent.embedding import Embedding
 from lamina.training.targets import check_targets
 
-__all__ = ["to_tensor", "ArrayData", "LoaderData", "make_data", "split_validation",
-           "check_input_shape", "prepare"]
+__all__ = ["to_tensor", "first_embedding", "ArrayData", "LoaderData", "make_data",
+           "split_validation", "check_input_shape", "check_fit_arguments", "prepare"]
 
 
-def to_tensor(data, name: str, owner: str) -> Tensor:
+def to_tensor(data, name: str, owner: str, *, ids: bool = False) -> Tensor:
     """``data`` as a tensor: floats and other numbers as float32, integer labels as int64.
 
-    Nothing is rescaled: uint8 pixels stay 0..255 as floats.
+    Nothing is rescaled: uint8 pixels stay 0..255 as floats. With ``ids`` (the input of a
+    model whose first layer is an embedding) integers stay int64: token ids above 2**24
+    do not survive float32.
 
     Example:
         >>> to_tensor(np.array([1, 2]), "y", "fit").dtype
         torch.int64
+        >>> to_tensor(np.array([16777217]), "x", "fit", ids=True)
+        tensor([16777217])
     """
+    t = _as_tensor(data, name, owner)
+    if t.is_complex():
+        raise TypeError(message(f"Argument `{name}` of {owner} must hold real numbers.",
+                                received=f"{name} of dtype {t.dtype}",
+                                fix=f"Pass `{name}.real` or `{name}.abs()` explicitly."))
+    if t.device.type == "meta":
+        raise ValueError(message(
+            f"Argument `{name}` of {owner} is a tensor on the meta device, which holds no "
+            f"values.", received=f"{name} of shape {tuple(t.shape)} on device 'meta'",
+            fix="Pass the data itself, on the CPU or a GPU."))
+    if ids and t.dtype == torch.bool:
+        raise TypeError(message(f"Argument `{name}` of {owner} must hold integer token ids "
+                                f"(the model's first layer is an embedding).",
+                                received=f"{name} of dtype {t.dtype}",
+                                fix=f"Pass `{name}.long()` if 0 and 1 are the ids."))
+    if t.dtype == torch.bool or t.is_floating_point():
+        return t.float() if t.dtype != torch.float32 else t
+    if name.startswith("y") or ids:
+        return t.long()
+    return t.float()
+
+
+def _as_tensor(data, name: str, owner: str) -> Tensor:
+    """``data`` as a tensor of its own dtype; lists must be rectangular and hold numbers."""
     if isinstance(data, Tensor):
-        t = data
-    elif isinstance(data, (np.ndarray, list, tuple)) or np.isscalar(data):
-        arr = np.asarray(data)
-        if arr.dtype == object or arr.dtype.kind not in "biuf":
-            raise TypeError(message(f"Argument `{name}` of {owner} must hold numbers.",
-                                    received=f"an array of dtype {arr.dtype}"))
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-    else:
+        return data
+    if not (isinstance(data, (np.ndarray, list, tuple)) or np.isscalar(data)):
         raise TypeError(message(
             f"Argument `{name}` of {owner} must be a numpy array or a torch tensor.",
             received=f"{name} of type {type(data).__name__}",
             fix="Wrap other data in a torch.utils.data.Dataset or DataLoader."))
-    if t.dtype == torch.bool or t.is_floating_point():
-        return t.float() if t.dtype != torch.float32 else t
-    if name.startswith("y"):
-        return t.long()
-    return t.float()
+    try:
+        arr = np.asarray(data)
+    except ValueError:  # numpy refuses nested lists of unequal lengths
+        raise ValueError(message(
+            f"Argument `{name}` of {owner} must be a rectangular array: every sample the same "
+            f"shape.", received=f"nested sequences of unequal lengths (a ragged {name})",
+            fix="Pad the sequences to one length (e.g. with 0 and `mask_zero=True`).")) from None
+    if arr.dtype.kind == "c":
+        raise TypeError(message(f"Argument `{name}` of {owner} must hold real numbers.",
+                                received=f"an array of dtype {arr.dtype}",
+                                fix=f"Pass `{name}.real` or `abs({name})` explicitly."))
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(message(f"Argument `{name}` of {owner} must hold numbers.",
+                                received=f"an array of dtype {arr.dtype}"))
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def first_embedding(model) -> nn.Module | None:
+    """The embedding ``model`` starts with (lamina's or torch's), else None.
+
+    The first layer is looked up through nested containers: a ``Sequential``'s ``layers[0]``,
+    a model's first sub-module (a wrapped module, a zoo model's ``embedding``).
+
+    Example:
+        >>> import lamina as lm
+        >>> net = lm.Sequential([lm.Sequential([lm.layers.Embedding(10, 4)]), lm.layers.LSTM(8)])
+        >>> first_embedding(net).input_dim
+        10
+    """
+    module = model
+    for _ in range(64):  # deeper nesting than this is not a model's first layer
+        if isinstance(module, (Embedding, nn.Embedding)):
+            return module
+        layers = getattr(module, "layers", None)
+        if isinstance(layers, (list, tuple, nn.ModuleList, nn.Sequential)):
+            module = layers[0] if len(layers) else None
+        else:
+            module = next(module.children(), None)
+        if module is None:
+            return None
+    return None
+
+
+def _check_ids(x: Tensor, embedding: nn.Module, owner: str) -> Tensor:
+    """``x`` as int64 token ids inside the embedding's table, checked once per call on the
+    whole array (whole floats become ids; a fraction, NaN, inf or an id outside is refused)."""
+    vocab = getattr(embedding, "input_dim", None) or embedding.num_embeddings
+    name = getattr(embedding, "name", type(embedding).__name__)
+    if x.is_floating_point():
+        wrong = (x != x.round()) | ~torch.isfinite(x)
+        if bool(wrong.any()):
+            index = tuple(int(i) for i in wrong.nonzero()[0])
+            raise ValueError(message(
+                f"Argument `x` of {owner} must hold integer token ids (the model's first layer "
+                f"is Embedding '{name}'); float ids are not truncated.",
+                received=f"{float(x[index]):g} at index {index} of x",
+                fix="Round or map the tokens to integers first (`x.round().astype(int)`)."))
+    if x.numel():
+        low, high = torch.stack(list(torch.aminmax(x))).tolist()  # one sync per call
+        if low < 0 or high >= vocab:
+            bad = (x < 0) | (x >= vocab)
+            index = tuple(int(i) for i in bad.nonzero()[0])
+            raise ValueError(message(
+                f"Argument `x` of {owner} holds token ids outside the vocabulary of Embedding "
+                f"'{name}': every id must lie in [0, {vocab}).",
+                received=f"id {int(x[index])} at index {index} of x (ids from {int(low)} to "
+                         f"{int(high)})",
+                fix="Raise `input_dim` to cover the largest id, or map unknown tokens to a "
+                    "reserved id."))
+    return x.long()
 
 
 def _check_finite(t: Tensor, name: str, owner: str) -> None:
@@ -65,7 +161,8 @@ def _check_finite(t: Tensor, name: str, owner: str) -> None:
             raise ValueError(message(
                 f"Argument `{name}` of {owner} contains NaN or infinite values "
                 f"({int(bad.sum())} of them; the first in sample {first}).",
-                fix="Clean or impute the data before training."))
+                fix="Clean or impute the data before training (values beyond float32's range, "
+                    "about 3.4e38, become infinite)."))
 
 
 class ArrayData:
@@ -75,10 +172,13 @@ class ArrayData:
         x: inputs, shape ``(N, *input_shape)``.
         y: targets with ``N`` rows, or None (for ``predict``).
         owner: the calling method, for error messages (``"fit"``).
+        device: where the tensors go (after the checks).
+        ids: the embedding the model starts with, if any: ``x`` then holds int64 token ids,
+            checked against its vocabulary once.
     """
 
-    def __init__(self, x, y=None, *, owner: str = "fit", device=None):
-        self.x = to_tensor(x, "x", owner)
+    def __init__(self, x, y=None, *, owner: str = "fit", device=None, ids=None):
+        self.x = to_tensor(x, "x", owner, ids=ids is not None)
         self.y = None if y is None else to_tensor(y, "y", owner)
         if self.x.dim() == 0:
             raise ValueError(message(f"Argument `x` of {owner} must have a batch axis.",
@@ -88,6 +188,8 @@ class ArrayData:
                 f"Arguments `x` and `y` of {owner} must have the same number of samples.",
                 received=f"x with {len(self.x)} samples (shape {tuple(self.x.shape)}) and y "
                          f"with {len(self.y)} samples (shape {tuple(self.y.shape)})"))
+        if ids is not None:
+            self.x = _check_ids(self.x, ids, owner)
         _check_finite(self.x, "x", owner)
         if self.y is not None:
             _check_finite(self.y, "y", owner)
@@ -140,12 +242,13 @@ class ArrayData:
 class LoaderData:
     """A ``Dataset`` or ``DataLoader`` of ``(x, y)`` pairs (or ``x`` alone), moved batch by batch."""
 
-    def __init__(self, source, *, batch_size: int, shuffle: bool, device=None):
+    def __init__(self, source, *, batch_size: int, shuffle: bool, device=None,
+                 ids: bool = False):
         if isinstance(source, DataLoader):
             self.loader = source
         else:
             self.loader = DataLoader(source, batch_size=batch_size, shuffle=shuffle)
-        self.device = device
+        self.device, self.ids = device, ids
         self.sample_shape = None
 
     def __len__(self) -> int:
@@ -165,27 +268,43 @@ class LoaderData:
         """
         for batch in itertools.islice(self.loader, start, None):
             if isinstance(batch, (list, tuple)):
-                xb = to_tensor(batch[0], "x", "fit")
+                xb = to_tensor(batch[0], "x", "fit", ids=self.ids)
                 yb = to_tensor(batch[1], "y", "fit") if len(batch) > 1 else None
             else:
-                xb, yb = to_tensor(batch, "x", "fit"), None
+                xb, yb = to_tensor(batch, "x", "fit", ids=self.ids), None
             if self.device is not None:
                 xb = xb.to(self.device, non_blocking=True)
                 yb = None if yb is None else yb.to(self.device, non_blocking=True)
             yield xb, yb
 
 
-def make_data(x, y=None, *, owner: str, batch_size: int, shuffle: bool = False, device=None):
-    """``ArrayData`` for arrays and tensors, ``LoaderData`` for a Dataset or DataLoader."""
+def make_data(x, y=None, *, owner: str, batch_size: int, shuffle: bool = False, device=None,
+              ids=None, allow_empty: bool = False):
+    """``ArrayData`` for arrays and tensors, ``LoaderData`` for a Dataset or DataLoader.
+
+    ``ids``: the embedding the model starts with (see :func:`first_embedding`), or None.
+    Without ``allow_empty`` (``fit``, ``evaluate``) zero samples are an error.
+    """
     if isinstance(x, (DataLoader, Dataset)):
         if y is not None:
             raise ValueError(message(
                 f"Argument `y` of {owner} must be None when `x` is a Dataset or DataLoader "
                 f"(it yields the targets).", received=f"y of type {type(y).__name__}"))
-        return LoaderData(x, batch_size=batch_size, shuffle=shuffle, device=device)
-    data = ArrayData(x, y, owner=owner, device=device)
-    if batch_size > len(data) and owner == "fit":
-        warnings.warn(f"batch_size={batch_size} is larger than the {len(data)} samples given to "
+        data = LoaderData(x, batch_size=batch_size, shuffle=shuffle, device=device,
+                          ids=ids is not None)
+    else:
+        data = ArrayData(x, y, owner=owner, device=device, ids=ids)
+    try:
+        n = len(data)
+    except TypeError:  # an iterable dataset does not know its length
+        n = None
+    if n == 0 and not allow_empty:
+        shape = f" (x of shape {tuple(data.x.shape)})" if isinstance(data, ArrayData) else ""
+        raise ValueError(message(f"`{owner}` needs at least one sample.",
+                                 received=f"0 samples{shape}",
+                                 fix="Check the data loading or the slicing that produced x."))
+    if isinstance(data, ArrayData) and batch_size > n and owner == "fit":
+        warnings.warn(f"batch_size={batch_size} is larger than the {n} samples given to "
                       f"{owner}: every step sees the whole data set.", LaminaWarning, stacklevel=5)
     return data
 
@@ -255,12 +374,55 @@ def _output_shape(model, x: Tensor, owner: str) -> tuple:
 
 def _checked(model, x, y, *, owner: str, loss_name: str, batch_size: int, shuffle: bool,
              device):
-    data = make_data(x, y, owner=owner, batch_size=batch_size, shuffle=shuffle, device=device)
+    data = make_data(x, y, owner=owner, batch_size=batch_size, shuffle=shuffle, device=device,
+                     ids=first_embedding(model))
     if isinstance(data, ArrayData):
+        if data.y is None:
+            name = getattr(model, "name", type(model).__name__)
+            loss = f" with loss '{loss_name}'" if loss_name else ""
+            raise ValueError(message(
+                f"Model '{name}' is compiled{loss}, which compares its output with targets: "
+                f"`{owner}` needs `y`.", received="y=None",
+                fix=f"Call `{owner.split()[0]}(x, y)` (for an autoencoder, y=x)."))
         out_shape = _output_shape(model, data.x[:2], owner)
-        if data.y is not None:
-            data.y = check_targets(loss_name, data.y, out_shape, owner)
+        data.y = check_targets(loss_name, data.y, out_shape, owner)
     return data
+
+
+def check_fit_arguments(*, batch_size, epochs, verbose, validation_split, shuffle, callbacks,
+                        initial_epoch, checkpoint_every, augment) -> tuple:
+    """``fit``'s settings checked before any data is touched; returns ``(batch_size, epochs,
+    verbose, validation_split, shuffle, callbacks, initial_epoch)`` normalized.
+
+    Example:
+        >>> check_fit_arguments(batch_size=8, epochs=2, verbose=True, validation_split=0,
+        ...                     shuffle=False, callbacks=None, initial_epoch=0,
+        ...                     checkpoint_every=None, augment=None)
+        (8, 2, 1, 0.0, False, [], 0)
+    """
+    from lamina.callbacks.base import Callback  # the callbacks package imports the models
+
+    if augment is not None and not callable(augment):
+        raise TypeError(message("Argument `augment` of fit must be a callable on a batch "
+                                "tensor (e.g. lm.augment.RandomFlip()).",
+                                received=f"type {type(augment).__name__}"))
+    if checkpoint_every is not None:
+        check_positive_int("checkpoint_every", checkpoint_every, "fit")
+    epochs = check_nonnegative_int("epochs", epochs, "fit")
+    initial_epoch = check_nonnegative_int("initial_epoch", initial_epoch, "fit")
+    if initial_epoch > epochs:
+        raise ValueError(message(
+            "Argument `initial_epoch` of fit must be at most `epochs` (training runs from "
+            "epoch `initial_epoch` up to epoch `epochs`, not for `epochs` more).",
+            received=f"initial_epoch={initial_epoch}, epochs={epochs}",
+            fix=f"Pass epochs={initial_epoch + epochs} to train {epochs} more epoch(s)."))
+    return (check_positive_int("batch_size", batch_size, "fit"), epochs,
+            check_verbose(verbose, "fit"),
+            check_probability("validation_split", validation_split, "fit"),
+            check_bool("shuffle", shuffle, "fit"),
+            check_instances(
+                "callbacks", callbacks, Callback, "fit",
+                fix="Pass lm.callbacks objects, e.g. callbacks=[lm.callbacks.EarlyStopping()]"), initial_epoch)
 
 
 def prepare(model, x, y=None, *, owner: str, loss_name: str = "", batch_size: int,

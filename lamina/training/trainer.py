@@ -16,13 +16,20 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lamina._validation import check_nonnegative_int, check_positive_int
+from lamina._validation import check_positive_int, check_verbose
 from lamina.callbacks.base import CallbackList, TrainingStopped
 from lamina.callbacks.progress import ProgressBar, format_logs
 from lamina.errors import LaminaWarning, message
 from lamina.fast.plan import DEFAULT_SETTINGS, Settings, plan_for
 from lamina.training.accumulators import Accumulators, RunningLogs
-from lamina.training.data import ArrayData, check_input_shape, make_data, prepare
+from lamina.training.data import (
+    ArrayData,
+    check_fit_arguments,
+    check_input_shape,
+    first_embedding,
+    make_data,
+    prepare,
+)
 from lamina.training.history import History
 from lamina.training.penalties import Penalties
 from lamina.training.precision import MixedPrecision
@@ -143,22 +150,19 @@ class Trainer:
             checkpoint_every: int | None = None, resume: bool = False,
             augment=None) -> History:
         """Train for ``epochs`` epochs; see ``Model.fit``."""
-        if augment is not None and not callable(augment):
-            raise TypeError(message("Argument `augment` of fit must be a callable on a batch "
-                                    "tensor (e.g. lm.augment.RandomFlip()).",
-                                    received=f"type {type(augment).__name__}"))
+        (batch_size, epochs, verbose, validation_split, shuffle, callbacks,
+         initial_epoch) = check_fit_arguments(
+            batch_size=batch_size, epochs=epochs, verbose=verbose, shuffle=shuffle,
+            validation_split=validation_split, callbacks=callbacks, augment=augment,
+            initial_epoch=initial_epoch, checkpoint_every=checkpoint_every)
         self.augment = augment
-        batch_size = check_positive_int("batch_size", batch_size, "fit")
-        epochs = check_nonnegative_int("epochs", epochs, "fit")
-        if checkpoint_every is not None:
-            check_positive_int("checkpoint_every", checkpoint_every, "fit")
         if (resume or checkpoint_every) and checkpoint is None:
             raise ValueError(message("`resume` and `checkpoint_every` need a checkpoint "
                                      "directory.", fix="Pass `checkpoint='run_dir'` to fit."))
         data, val = self._prepare(x, y, owner="fit", batch_size=batch_size, shuffle=shuffle,
                                   validation_split=validation_split,
                                   validation_data=validation_data)
-        history, callbacks = History(), list(callbacks)
+        history = History()
         extra = [ProgressBar(verbose)] if verbose else []
         cbs = CallbackList([history, *callbacks, *extra], model=self.model, params={
             "epochs": epochs, "steps": data.num_batches(batch_size), "verbose": verbose})
@@ -240,6 +244,7 @@ class Trainer:
     def evaluate(self, x, y=None, *, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:
         """Loss and metrics on ``(x, y)``; see ``Model.evaluate``."""
         batch_size = check_positive_int("batch_size", batch_size, "evaluate")
+        verbose = check_verbose(verbose, "evaluate")
         data, _ = self._prepare(x, y, owner="evaluate", batch_size=batch_size)
         try:
             with self._plan(training=False) as self.plan:
@@ -295,7 +300,8 @@ def predict(model: nn.Module, x, *, batch_size: int = 256, device=None, step=Non
     if device is None:
         param = next(model.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
-    data = make_data(x, None, owner="predict", batch_size=batch_size, device=device)
+    data = make_data(x, None, owner="predict", batch_size=batch_size, device=device,
+                     ids=first_embedding(model), allow_empty=True)
     if isinstance(data, ArrayData) and hasattr(model, "built"):
         if not model.built:
             model.build(data.sample_shape)
@@ -309,4 +315,6 @@ def predict(model: nn.Module, x, *, batch_size: int = 256, device=None, step=Non
             outs = [step(plan.batch(xb)) for xb, _ in data.batches(batch_size)]
     finally:
         model.train(was_training)
-    return torch.cat(outs).cpu().numpy() if outs else np.empty((0,), dtype=np.float32)
+    if not outs:  # no samples: an empty array of the model's per-sample output shape
+        return np.empty((0, *(getattr(model, "output_shape", None) or ())), dtype=np.float32)
+    return torch.cat(outs).cpu().numpy()
