@@ -271,6 +271,7 @@ def worker(reader: str, cases: int, seed: int, extra_mb: int) -> dict:
     if sys.platform.startswith("linux"):
         _limit_memory(extra_mb)
     counts, raw = Counter(), []
+    setup_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
     for _ in range(cases):
         data, op = mutate(rng.choice(seeds), rng, reader)
@@ -285,7 +286,7 @@ def worker(reader: str, cases: int, seed: int, extra_mb: int) -> dict:
                 raw.append({"op": op, "error": str(err)[:300],
                             "trace": traceback.format_exc(limit=-3)[-600:]})
     return {"reader": reader, "seconds": time.perf_counter() - start, "counts": dict(counts),
-            "raw": raw,
+            "raw": raw, "setup_rss_mb": setup_rss,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -310,17 +311,20 @@ def main(argv=None) -> int:
     total = {}
     for r in results:
         entry = total.setdefault(r["reader"], {"counts": Counter(), "cpu_seconds": 0.0,
-                                               "raw": [], "max_rss_mb": 0.0})
+                                               "raw": [], "max_rss_mb": 0.0,
+                                               "growth_mb": 0.0})
         entry["counts"].update(r["counts"])
         entry["cpu_seconds"] += r["seconds"]
         entry["raw"] += r["raw"]
         entry["max_rss_mb"] = max(entry["max_rss_mb"], r["max_rss_mb"])
+        entry["growth_mb"] = max(entry["growth_mb"], r["max_rss_mb"] - r["setup_rss_mb"])
     print(f"wall {time.perf_counter() - start:.1f} s, {args.workers} workers")
     for reader, entry in total.items():
         n = sum(entry["counts"].values())
         print(f"{reader:10s} {n:7d} cases  {dict(entry['counts'])}  "
               f"{entry['cpu_seconds']:.1f} worker-s ({1e3 * entry['cpu_seconds'] / n:.2f} ms a case)"
-              f"  max RSS {entry['max_rss_mb']:.0f} MB")
+              f"  peak RSS {entry['max_rss_mb']:.0f} MB, {entry['growth_mb']:.1f} MB above "
+              f"the worker's peak before its first case")
         for case in entry["raw"][:5]:
             print("   RAW", case["op"], case["error"])
             print("      ", case["trace"].replace("\n", "\n       "))
