@@ -1,6 +1,11 @@
 """The execution plan: fast and textbook paths agree, on every CPU policy lamina knows, and the
 plan depends on the machine and the model, never on what ran before."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -119,3 +124,33 @@ def test_the_plan_is_made_from_the_machine_and_the_model():
             torch.contiguous_format)
     textbook = plan_for(net, CPU, Settings(fast=False), training=True)
     assert textbook.rewrites == [] and textbook.step is None
+
+
+_ON_OTHER_KERNELS = """
+import warnings
+import numpy as np, pytest, torch
+import lamina as lm
+from lamina.fast import policy
+import tests.fast.test_plan as T
+torch.set_num_threads(1)
+assert policy.current().capability == {capability!r}, policy.current()
+_, textbook = T.three_steps(T.lenet, (1, 28, 28), 10, fast=False)
+_, fast = T.three_steps(T.lenet, (1, 28, 28), 10, fast=True)
+assert fast == pytest.approx(textbook, rel=1e-5), (fast, textbook)
+torch.compile = lambda fn, *a, **k: (lambda *x, **y: (_ for _ in ()).throw(RuntimeError("x")))
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    _, fallback = T.three_steps(T.lenet, (1, 28, 28), 10, fast=True, jit=True)
+assert fallback == fast, (fallback, fast)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("capability", ["AVX2", "DEFAULT"])
+def test_fast_paths_hold_on_the_kernels_of_another_cpu(capability):
+    # ATen's own kernels of an AVX2 (or a plain x86-64) CPU, and lamina's policy for it
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": capability.lower()}
+    done = subprocess.run([sys.executable, "-c", _ON_OTHER_KERNELS.format(capability=capability)],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
