@@ -51,7 +51,7 @@ class _Conv(ActivatedLayer):
     """N-d convolution ``y = f(W * x + b)`` with Keras arguments and channels-first data."""
 
     rank = 2
-    #: compute-bound: ``jit`` compiles the forward graph of nets with one (see Trainer)
+    #: a convolution (what the execution plan, ``lamina.fast.plan``, looks for)
     is_convolution = True
 
     def __init__(self, filters: int, kernel_size, strides=1, padding="valid", activation=None, *,
