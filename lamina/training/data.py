@@ -159,8 +159,8 @@ def _check_finite(t: Tensor, name: str, owner: str) -> None:
             first = int(bad.flatten(1).any(1).nonzero()[0]) if t.dim() > 1 else int(
                 bad.nonzero()[0])
             raise ValueError(message(
-                f"Argument `{name}` of {owner} contains NaN or infinite values "
-                f"({int(bad.sum())} of them; the first in sample {first}).",
+                f"Argument `{name}` of {owner} contains NaN or infinite values; it must be "
+                f"finite.", received=f"{int(bad.sum())} of them, the first in sample {first}",
                 fix="Clean or impute the data before training (values beyond float32's range, "
                     "about 3.4e38, become infinite)."))
 

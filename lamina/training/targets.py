@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from lamina.errors import message
+from lamina.layers.input_spec import format_shape
 
 __all__ = ["check_targets"]
 
@@ -37,10 +38,18 @@ def check_targets(loss_name: str, y: Tensor, out_shape: tuple | None, owner: str
             y = y[:, 0]
         if classes is not None and y.dim() == 2 and y.shape[1] == classes:
             raise ValueError(message(
-                f"`y` given to {owner} looks one-hot (shape {tuple(y.shape)}), but the loss "
+                f"`y` given to {owner} looks one-hot, but the loss "
                 f"sparse_categorical_crossentropy expects integer labels of shape (N,).",
+                received=f"y of shape {tuple(y.shape)}",
                 fix="Use loss='categorical_crossentropy' for one-hot targets, or pass "
                     "y.argmax(1)."))
+        if classes is not None and tuple(y.shape[1:]) != tuple(out_shape[1:]):
+            expected = format_shape(tuple(out_shape[1:]))
+            raise ValueError(message(
+                f"`y` given to {owner} must hold one integer label per output position, of "
+                f"shape {expected}, for sparse_categorical_crossentropy and a model output "
+                f"of shape {format_shape(tuple(out_shape))} (classes on axis 1).",
+                received=f"y of shape {tuple(y.shape)}"))
         if classes is not None and len(y):
             bad = (y < 0) | (y >= classes)
             if bool(bad.any()):
@@ -48,8 +57,8 @@ def check_targets(loss_name: str, y: Tensor, out_shape: tuple | None, owner: str
                 raise ValueError(message(
                     f"Labels given to {owner} must be integers in [0, {classes}) for a model "
                     f"with {classes} outputs.",
-                    received=f"labels from {int(y.min())} to {int(y.max())} (e.g. {int(y[i])} "
-                             f"at sample {i})",
+                    received=f"labels from {int(y.min())} to {int(y.max())} (e.g. "
+                             f"{int(y[bad][0])} at sample {i})",
                     fix=f"Give the last layer as many units as there are classes "
                         f"(Dense({int(y.max()) + 1})) or fix the labels."))
     elif loss_name == "categorical_crossentropy":

@@ -285,3 +285,23 @@ def test_inputs_are_not_modified():
     token_model().fit(ids, np.zeros(4, dtype=np.int64), verbose=0)
     np.testing.assert_array_equal(x, X)
     np.testing.assert_array_equal(ids, before)
+
+
+def test_sparse_labels_of_the_wrong_shape_give_lamina_message():
+    # Found by test_property_fit: y of shape (1, 2) for 3 classes raised "only one element
+    # tensors can be converted to Python scalars" while formatting the range error.
+    model = lm.Sequential([layers.Dense(3, activation="softmax")], input_shape=(5,))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"one integer label per output position, of shape "
+                                         r"\(N,\)") as err:
+        model.fit(X[:1], np.array([[10, 7]]), verbose=0)
+    assert "y of shape (1, 2)" in house_style(err)
+    with pytest.raises(ValueError, match="looks one-hot") as err:
+        model.fit(X[:2], np.eye(3)[:2], verbose=0)
+    house_style(err)
+
+
+def test_non_finite_data_message_says_what_was_received():
+    with pytest.raises(ValueError, match=r"contains NaN or infinite values.*Received: 1 of "
+                                         r"them, the first in sample 2"):
+        mlp().fit(np.where(np.arange(50).reshape(10, 5) == 12, np.inf, X), Y, verbose=0)
