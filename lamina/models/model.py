@@ -158,19 +158,25 @@ class Model(Layer):
         """Train the model on ``(x, y)``.
 
         Args:
-            x: inputs ``(N, *input_shape)`` (numpy or torch; cast to float32, not rescaled),
-                or a ``Dataset``/``DataLoader`` yielding ``(x, y)`` batches.
-            y: targets with ``N`` rows (integer labels are cast to int64).
+            x: inputs ``(N, *input_shape)``, ``N >= 1`` (numpy or torch, real numbers; cast
+                to float32, not rescaled), or a ``Dataset``/``DataLoader`` yielding
+                ``(x, y)`` batches. When the model's first layer is an ``Embedding``, integer
+                ``x`` stays int64 (token ids above 2**24 are exact), whole floats become ids,
+                and every id is checked against the vocabulary once.
+            y: targets with ``N`` rows (integer labels are cast to int64); required.
             batch_size: samples per step. Defaults to 32.
-            epochs: passes over the data. Defaults to 1.
+            epochs: the epoch to stop at (not a count of further epochs when
+                ``initial_epoch`` is set). Defaults to 1.
             verbose: 0 silent, 1 progress bar (one line per epoch when not a terminal),
-                2 one line per epoch. Defaults to 1.
-            validation_split: fraction of the data, taken from the end, held out for
-                validation. Defaults to 0.
+                2 one line per epoch; ``True``/``False`` mean 1/0. Defaults to 1.
+            validation_split: a float in [0, 1): the fraction of the data, taken from the
+                end, held out for validation. Defaults to 0.
             validation_data: ``(x_val, y_val)``; overrides ``validation_split``.
-            shuffle: reshuffle the training data every epoch. Defaults to True.
-            callbacks: ``lamina.callbacks.Callback`` objects.
-            initial_epoch: epoch to start from. Defaults to 0.
+            shuffle: ``True`` or ``False``: reshuffle the training data every epoch.
+                Defaults to True.
+            callbacks: a list of ``lamina.callbacks.Callback`` objects.
+            initial_epoch: epoch to start from, in ``[0, epochs]``; training runs epochs
+                ``initial_epoch + 1`` to ``epochs``. Defaults to 0.
             checkpoint: a directory; the whole training state (weights, optimizer, RNG
                 streams, epoch and step, history, callbacks) is saved there, atomically,
                 at the end of every epoch.
@@ -186,6 +192,13 @@ class Model(Layer):
             list per key: ``loss`` (the minimized loss, penalties included), ``reg_loss``
             (the penalties, when the model has regularizers), each metric, and their
             ``val_`` twins.
+
+        Raises:
+            ValueError: for zero samples, a missing ``y``, ragged or non-finite data, token
+                ids outside the embedding's vocabulary, or a setting out of range (each
+                message says what was expected and received).
+            TypeError: for complex data, a non-bool ``shuffle`` or a non-callback in
+                ``callbacks``.
         """
         self.history = self._require_trainer("fit").fit(
             x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
@@ -196,12 +209,20 @@ class Model(Layer):
         return self.history
 
     def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:
-        """Loss and metrics on ``(x, y)``, as a dict: ``{"loss": ..., "accuracy": ...}``."""
+        """Loss and metrics on ``(x, y)``, as a dict: ``{"loss": ..., "accuracy": ...}``.
+
+        ``x`` and ``y`` follow ``fit``'s rules (at least one sample, ``y`` required);
+        ``verbose``: 0, 1 or 2 (or a bool), printing one line when not 0.
+        """
         return self._require_trainer("evaluate").evaluate(x, y, batch_size=batch_size,
                                                           verbose=verbose)
 
     def predict(self, x, batch_size: int = 256) -> np.ndarray:
-        """The model's outputs for ``x`` (probabilities after a final softmax), as numpy."""
+        """The model's outputs for ``x`` (probabilities after a final softmax), as numpy.
+
+        ``x`` follows ``fit``'s rules, except that zero samples give an empty array of shape
+        ``(0, *output_shape)`` (``(0,)`` when the output shape is not known).
+        """
         if self._trainer is not None:
             return self._trainer.predict(x, batch_size=batch_size)
         return predict(self, x, batch_size=batch_size)
