@@ -240,15 +240,18 @@ class ArrayData:
 
 
 class LoaderData:
-    """A ``Dataset`` or ``DataLoader`` of ``(x, y)`` pairs (or ``x`` alone), moved batch by batch."""
+    """A ``Dataset`` or ``DataLoader`` of ``(x, y)`` pairs (or ``x`` alone), moved batch by batch.
+
+    With ``needs_y`` (``fit``, ``evaluate``) a batch of ``x`` alone is an error.
+    """
 
     def __init__(self, source, *, batch_size: int, shuffle: bool, device=None,
-                 ids: bool = False):
+                 ids: bool = False, owner: str = "fit", needs_y: bool = False):
         if isinstance(source, DataLoader):
             self.loader = source
         else:
             self.loader = DataLoader(source, batch_size=batch_size, shuffle=shuffle)
-        self.device, self.ids = device, ids
+        self.device, self.ids, self.owner, self.needs_y = device, ids, owner, needs_y
         self.sample_shape = None
 
     def __len__(self) -> int:
@@ -268,10 +271,15 @@ class LoaderData:
         """
         for batch in itertools.islice(self.loader, start, None):
             if isinstance(batch, (list, tuple)):
-                xb = to_tensor(batch[0], "x", "fit", ids=self.ids)
-                yb = to_tensor(batch[1], "y", "fit") if len(batch) > 1 else None
+                xb = to_tensor(batch[0], "x", self.owner, ids=self.ids)
+                yb = to_tensor(batch[1], "y", self.owner) if len(batch) > 1 else None
             else:
-                xb, yb = to_tensor(batch, "x", "fit", ids=self.ids), None
+                xb, yb = to_tensor(batch, "x", self.owner, ids=self.ids), None
+            if yb is None and self.needs_y:  # a Python check, no sync
+                raise ValueError(message(
+                    f"The Dataset or DataLoader given to `{self.owner}` must yield (x, y) "
+                    f"pairs: the model's loss compares its output with targets.",
+                    received="batches of x alone", fix="Yield pairs, e.g. TensorDataset(x, y)."))
             if self.device is not None:
                 xb = xb.to(self.device, non_blocking=True)
                 yb = None if yb is None else yb.to(self.device, non_blocking=True)
@@ -291,7 +299,7 @@ def make_data(x, y=None, *, owner: str, batch_size: int, shuffle: bool = False, 
                 f"Argument `y` of {owner} must be None when `x` is a Dataset or DataLoader "
                 f"(it yields the targets).", received=f"y of type {type(y).__name__}"))
         data = LoaderData(x, batch_size=batch_size, shuffle=shuffle, device=device,
-                          ids=ids is not None)
+                          ids=ids is not None, owner=owner)
     else:
         data = ArrayData(x, y, owner=owner, device=device, ids=ids)
     try:
@@ -376,16 +384,18 @@ def _checked(model, x, y, *, owner: str, loss_name: str, batch_size: int, shuffl
              device):
     data = make_data(x, y, owner=owner, batch_size=batch_size, shuffle=shuffle, device=device,
                      ids=first_embedding(model))
-    if isinstance(data, ArrayData):
-        if data.y is None:
-            name = getattr(model, "name", type(model).__name__)
-            loss = f" with loss '{loss_name}'" if loss_name else ""
-            raise ValueError(message(
-                f"Model '{name}' is compiled{loss}, which compares its output with targets: "
-                f"`{owner}` needs `y`.", received="y=None",
-                fix=f"Call `{owner.split()[0]}(x, y)` (for an autoencoder, y=x)."))
-        out_shape = _output_shape(model, data.x[:2], owner)
-        data.y = check_targets(loss_name, data.y, out_shape, owner)
+    if isinstance(data, LoaderData):
+        data.needs_y = True  # checked as its batches come
+        return data
+    if data.y is None:
+        name = getattr(model, "name", type(model).__name__)
+        loss = f" with loss '{loss_name}'" if loss_name else ""
+        raise ValueError(message(
+            f"Model '{name}' is compiled{loss}, which compares its output with targets: "
+            f"`{owner}` needs `y`.", received="y=None",
+            fix=f"Call `{owner.split()[0]}(x, y)` (for an autoencoder, y=x)."))
+    out_shape = _output_shape(model, data.x[:2], owner)
+    data.y = check_targets(loss_name, data.y, out_shape, owner)
     return data
 
 

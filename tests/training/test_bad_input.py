@@ -305,3 +305,13 @@ def test_non_finite_data_message_says_what_was_received():
     with pytest.raises(ValueError, match=r"contains NaN or infinite values.*Received: 1 of "
                                          r"them, the first in sample 2"):
         mlp().fit(np.where(np.arange(50).reshape(10, 5) == 12, np.inf, X), Y, verbose=0)
+
+
+def test_a_dataset_of_x_alone_given_to_fit_gives_lamina_message():
+    # Was: AttributeError: 'NoneType' object has no attribute 'shape' (in the loss).
+    with pytest.raises(ValueError, match=r"given to `fit` must yield \(x, y\) pairs") as err:
+        mlp().fit(TensorDataset(torch.randn(8, 5)), verbose=0)
+    house_style(err)
+    with pytest.raises(ValueError, match="`evaluate` needs at least one sample"):
+        mlp().evaluate(DataLoader(TensorDataset(torch.randn(0, 5), torch.randn(0, 3))))
+    assert mlp().predict(TensorDataset(torch.randn(8, 5))).shape == (8, 3)
