@@ -90,10 +90,10 @@ class Model(Layer):
                 ``"mixed_bfloat16"``/``"mixed_float16"`` are accepted too). Defaults to
                 ``"32"``.
             channels_last: store 2-D convolutions' weights and input batches NHWC.
-                ``"auto"``: for nets with a 2-D convolution on a CUDA device, and on AVX2
-                and AVX-512 CPUs, where it measured faster (for training without ``jit``,
-                where the layouts tie; see :mod:`lamina.fast.policy`). Defaults to
-                ``"auto"``.
+                ``"auto"``: the execution plan decides from the machine and the model (on a
+                CUDA device for nets with a 2-D convolution; on CPUs where it measured
+                faster, for such nets without batch norm; see :mod:`lamina.fast.plan`).
+                Defaults to ``"auto"``.
             cuda_graphs: with ``jit=True`` on a CUDA device, replay the compiled step as
                 CUDA graphs (kernel launches dominate small models there). ``"auto"``: on
                 whenever ``jit`` runs on CUDA; ignored, with a warning when asked for
@@ -183,7 +183,12 @@ class Model(Layer):
             checkpoint_every: also save every this many steps (mid-epoch).
             resume: continue from the latest state in ``checkpoint`` (or start afresh if
                 there is none). With the same arguments, an interrupted and resumed run
-                ends with bit-identical weights on CPU.
+                ends with bit-identical weights on CPU. Settings that differ from the
+                checkpoint's: another optimizer type, loss, metrics or architecture raise
+                ``lamina.errors.ResumeMismatchError``; the optimizer's hyper-parameters
+                (``lr``, ``momentum``, ...) are taken from the checkpoint with a
+                ``lamina.errors.ResumeWarning`` naming both values; a new ``batch_size``,
+                ``shuffle``, sample count or callbacks apply, with a ``ResumeWarning``.
             augment: a callable applied to each training batch on the device before the
                 forward pass (``lm.augment.Compose([...])``); not used for validation.
 
