@@ -5,9 +5,29 @@ from __future__ import annotations
 from lamina._validation import check_probability
 from lamina.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from lamina.models.sequential import Sequential
-from lamina.zoo._base import check_image_shape, check_num_classes, resolve_small_input
+from lamina.zoo._base import (
+    assemble,
+    check_head,
+    check_image_shape,
+    check_num_classes,
+    head_args_doc,
+    resolve_small_input,
+)
 
 __all__ = ["AlexNet", "ZFNet"]
+
+
+def _features(conv1, conv2, widths) -> list:
+    return [
+        conv1,
+        MaxPool2D(3, strides=2, name="pool1"),
+        conv2,
+        MaxPool2D(3, strides=2, name="pool2"),
+        Conv2D(widths[0], 3, padding=1, activation="relu", name="conv3"),
+        Conv2D(widths[1], 3, padding=1, activation="relu", name="conv4"),
+        Conv2D(widths[2], 3, padding=1, activation="relu", name="conv5"),
+        MaxPool2D(3, strides=2, name="pool5"),
+    ]
 
 
 def _classifier(num_classes: int, dropout: float) -> list:
@@ -21,7 +41,8 @@ def _classifier(num_classes: int, dropout: float) -> list:
     ]
 
 
-def AlexNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=None,
+def AlexNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, weights=None,
+            include_top: bool = True, pooling: str | None = None, small_input=None,
             dropout: float = 0.5, name: str = "alexnet") -> Sequential:
     """AlexNet: five convolutions, three max-poolings, three fully connected layers.
 
@@ -39,12 +60,14 @@ def AlexNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=N
     Args:
         num_classes: output classes. Defaults to 1000.
         input_shape: ``(channels, height, width)``. Defaults to ``(3, 224, 224)``.
+        {head_args}
         small_input: use the small-input stem; ``None`` decides from ``input_shape``.
         dropout: dropout rate before fc6 and fc7. Defaults to 0.5.
         name: model name.
 
     Returns:
-        A built ``Sequential`` ending in a softmax.
+        A built ``Sequential`` ending in a softmax; without the head, in ``"pool5"`` or the
+        ``"global_pool"`` layer.
 
     Example:
         >>> import torch
@@ -53,26 +76,23 @@ def AlexNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=N
         torch.Size([1, 10])
     """
     owner = "AlexNet"
+    include_top, pooling, small_input = check_head(weights, include_top, pooling, small_input,
+                                                   owner)
     num_classes = check_num_classes(num_classes, owner)
     input_shape = check_image_shape(input_shape, owner)
     dropout = check_probability("dropout", dropout, owner)
     small = resolve_small_input(small_input, input_shape, owner)
     conv1 = (Conv2D(64, 3, padding=1, activation="relu", name="conv1") if small
              else Conv2D(64, 11, strides=4, padding=2, activation="relu", name="conv1"))
-    return Sequential([
-        conv1,
-        MaxPool2D(3, strides=2, name="pool1"),
-        Conv2D(192, 5, padding=2, activation="relu", name="conv2"),
-        MaxPool2D(3, strides=2, name="pool2"),
-        Conv2D(384, 3, padding=1, activation="relu", name="conv3"),
-        Conv2D(256, 3, padding=1, activation="relu", name="conv4"),
-        Conv2D(256, 3, padding=1, activation="relu", name="conv5"),
-        MaxPool2D(3, strides=2, name="pool5"),
-        *_classifier(num_classes, dropout),
-    ], input_shape=input_shape, name=name)
+    conv2 = Conv2D(192, 5, padding=2, activation="relu", name="conv2")
+    return assemble(_features(conv1, conv2, (384, 256, 256)),
+                    _classifier(num_classes, dropout), input_shape, name,
+                    include_top=include_top, pooling=pooling, weights=weights,
+                    variant="alexnet")
 
 
-def ZFNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=None,
+def ZFNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, weights=None,
+          include_top: bool = True, pooling: str | None = None, small_input=None,
           dropout: float = 0.5, name: str = "zfnet") -> Sequential:
     """ZFNet: AlexNet with a finer first layer and wider middle layers.
 
@@ -88,12 +108,14 @@ def ZFNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=Non
     Args:
         num_classes: output classes. Defaults to 1000.
         input_shape: ``(channels, height, width)``. Defaults to ``(3, 224, 224)``.
+        {head_args}
         small_input: use the small-input stem; ``None`` decides from ``input_shape``.
         dropout: dropout rate before fc6 and fc7. Defaults to 0.5.
         name: model name.
 
     Returns:
-        A built ``Sequential`` ending in a softmax.
+        A built ``Sequential`` ending in a softmax; without the head, in ``"pool5"`` or the
+        ``"global_pool"`` layer.
 
     Example:
         >>> import torch
@@ -102,6 +124,8 @@ def ZFNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=Non
         ([512, 1024, 512], torch.Size([1, 10]))
     """
     owner = "ZFNet"
+    include_top, pooling, small_input = check_head(weights, include_top, pooling, small_input,
+                                                   owner, imagenet=False)
     num_classes = check_num_classes(num_classes, owner)
     input_shape = check_image_shape(input_shape, owner)
     dropout = check_probability("dropout", dropout, owner)
@@ -112,14 +136,10 @@ def ZFNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=Non
     else:
         conv1 = Conv2D(96, 7, strides=2, padding=1, activation="relu", name="conv1")
         conv2 = Conv2D(256, 5, strides=2, padding=2, activation="relu", name="conv2")
-    return Sequential([
-        conv1,
-        MaxPool2D(3, strides=2, name="pool1"),
-        conv2,
-        MaxPool2D(3, strides=2, name="pool2"),
-        Conv2D(512, 3, padding=1, activation="relu", name="conv3"),
-        Conv2D(1024, 3, padding=1, activation="relu", name="conv4"),
-        Conv2D(512, 3, padding=1, activation="relu", name="conv5"),
-        MaxPool2D(3, strides=2, name="pool5"),
-        *_classifier(num_classes, dropout),
-    ], input_shape=input_shape, name=name)
+    return assemble(_features(conv1, conv2, (512, 1024, 512)),
+                    _classifier(num_classes, dropout), input_shape, name,
+                    include_top=include_top, pooling=pooling, weights=weights)
+
+
+AlexNet.__doc__ = AlexNet.__doc__.replace("{head_args}", head_args_doc())
+ZFNet.__doc__ = ZFNet.__doc__.replace("{head_args}", head_args_doc(imagenet=False))

@@ -8,12 +8,20 @@ from lamina.layers.blocks import ConvBlock, DenseBlock, TransitionBlock
 from lamina.layers.pooling import GlobalAvgPool2D
 from lamina.layers.reshaping import ZeroPadding2D
 from lamina.models.sequential import Sequential
-from lamina.zoo._base import check_image_shape, check_num_classes, resolve_small_input
+from lamina.zoo._base import (
+    assemble,
+    check_head,
+    check_image_shape,
+    check_num_classes,
+    head_args_doc,
+    resolve_small_input,
+)
 
 __all__ = ["DenseNet121"]
 
 
-def DenseNet121(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=None,
+def DenseNet121(num_classes: int = 1000, input_shape=(3, 224, 224), *, weights=None,
+                include_top: bool = True, pooling: str | None = None, small_input=None,
                 growth_rate: int = 32, block_config=(6, 12, 24, 16),
                 num_init_features: int = 64, bn_size: int = 4, dropout: float = 0.0,
                 name: str = "densenet121") -> Sequential:
@@ -32,6 +40,7 @@ def DenseNet121(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_inp
     Args:
         num_classes: output classes. Defaults to 1000.
         input_shape: ``(channels, height, width)``. Defaults to ``(3, 224, 224)``.
+        {head_args}
         small_input: use the small-input stem; ``None`` decides from ``input_shape``.
         growth_rate: channels added per layer (``k``). Defaults to 32.
         block_config: layers per dense block. Defaults to ``(6, 12, 24, 16)`` (121 layers:
@@ -43,7 +52,8 @@ def DenseNet121(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_inp
         name: model name.
 
     Returns:
-        A built ``Sequential`` ending in a softmax.
+        A built ``Sequential`` ending in a softmax; without the head, in ``"relu5"``
+        (the normalized last block, 1024 maps) or the ``"global_pool"`` layer.
 
     Example:
         >>> DenseNet121().count_params()
@@ -52,6 +62,8 @@ def DenseNet121(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_inp
         (10,)
     """
     owner = "DenseNet121"
+    include_top, pooling, small_input = check_head(weights, include_top, pooling, small_input,
+                                                   owner)
     num_classes = check_num_classes(num_classes, owner)
     input_shape = check_image_shape(input_shape, owner)
     growth_rate = check_positive_int("growth_rate", growth_rate, owner)
@@ -70,10 +82,11 @@ def DenseNet121(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_inp
         if i < len(block_config):
             features //= 2
             layers.append(TransitionBlock(features, name=f"transition{i}"))
-    return Sequential([
-        *layers,
-        BatchNorm(name="norm5"),
-        Activation("relu", name="relu5"),
-        GlobalAvgPool2D(name="global_pool"),
-        Dense(num_classes, activation="softmax", name="predictions"),
-    ], input_shape=input_shape, name=name)
+    layers += [BatchNorm(name="norm5"), Activation("relu", name="relu5")]
+    head = [GlobalAvgPool2D(name="global_pool"),
+            Dense(num_classes, activation="softmax", name="predictions")]
+    return assemble(layers, head, input_shape, name, include_top=include_top, pooling=pooling,
+                    weights=weights, variant="densenet121")
+
+
+DenseNet121.__doc__ = DenseNet121.__doc__.replace("{head_args}", head_args_doc())

@@ -7,7 +7,14 @@ from lamina.layers import Dense, Dropout, MaxPool2D
 from lamina.layers.blocks import ConvBlock, InceptionModule
 from lamina.layers.pooling import GlobalAvgPool2D
 from lamina.models.sequential import Sequential
-from lamina.zoo._base import check_image_shape, check_num_classes, resolve_small_input
+from lamina.zoo._base import (
+    assemble,
+    check_head,
+    check_image_shape,
+    check_num_classes,
+    head_args_doc,
+    resolve_small_input,
+)
 
 __all__ = ["GoogLeNet", "GOOGLENET_MODULES"]
 
@@ -21,7 +28,8 @@ GOOGLENET_MODULES = {
 }
 
 
-def GoogLeNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=None,
+def GoogLeNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, weights=None,
+              include_top: bool = True, pooling: str | None = None, small_input=None,
               c5_kernel_size: int = 3, batch_norm: bool = True, dropout: float = 0.2,
               name: str = "googlenet") -> Sequential:
     """GoogLeNet (Inception v1), torchvision's layout without the auxiliary classifiers.
@@ -43,6 +51,7 @@ def GoogLeNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input
     Args:
         num_classes: output classes. Defaults to 1000.
         input_shape: ``(channels, height, width)``. Defaults to ``(3, 224, 224)``.
+        {head_args}
         small_input: use the small-input stem; ``None`` decides from ``input_shape``.
         c5_kernel_size: kernel of the Inception "5x5" branch. Defaults to 3 (torchvision).
         batch_norm: normalize after each convolution (``False``: the 2014 network, with
@@ -51,8 +60,13 @@ def GoogLeNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input
             paper used 0.4).
         name: model name.
 
+    torchvision's ImageNet GoogLeNet was trained on inputs scaled to ``[-1, 1]``
+    (``(x - 0.5) / 0.5``; its ``transform_input=True`` converts ImageNet-normalized
+    images to that): see :data:`lamina.transfer.imagenet.PREPROCESSING`.
+
     Returns:
-        A built ``Sequential`` ending in a softmax.
+        A built ``Sequential`` ending in a softmax; without the head, in
+        ``"inception5b"`` (1024 maps) or the ``"global_pool"`` layer.
 
     Example:
         >>> GoogLeNet().count_params()
@@ -61,6 +75,8 @@ def GoogLeNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input
         (10,)
     """
     owner = "GoogLeNet"
+    include_top, pooling, small_input = check_head(weights, include_top, pooling, small_input,
+                                                   owner)
     num_classes = check_num_classes(num_classes, owner)
     input_shape = check_image_shape(input_shape, owner)
     dropout = check_probability("dropout", dropout, owner)
@@ -82,14 +98,18 @@ def GoogLeNet(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input
                 MaxPool2D(3, strides=2, padding="same", name="pool1"),
                 conv(64, 1, "conv2"), conv(192, 3, "conv3", padding=1),
                 MaxPool2D(3, strides=2, padding="same", name="pool2")]
-    return Sequential([
+    features = [
         *stem,
         inception("3a"), inception("3b"),
         MaxPool2D(3, strides=2, padding="same", name="pool3"),
         *(inception(k) for k in ("4a", "4b", "4c", "4d", "4e")),
         MaxPool2D(2, strides=2, padding="same", name="pool4"),
         inception("5a"), inception("5b"),
-        GlobalAvgPool2D(name="global_pool"),
-        Dropout(dropout, name="dropout"),
-        Dense(num_classes, activation="softmax", name="predictions"),
-    ], input_shape=input_shape, name=name)
+    ]
+    head = [GlobalAvgPool2D(name="global_pool"), Dropout(dropout, name="dropout"),
+            Dense(num_classes, activation="softmax", name="predictions")]
+    return assemble(features, head, input_shape, name, include_top=include_top,
+                    pooling=pooling, weights=weights, variant="googlenet")
+
+
+GoogLeNet.__doc__ = GoogLeNet.__doc__.replace("{head_args}", head_args_doc())

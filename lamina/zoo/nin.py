@@ -7,12 +7,20 @@ from lamina.layers import Activation, AvgPool2D, Dropout, MaxPool2D
 from lamina.layers.blocks import MLPConv
 from lamina.layers.pooling import GlobalAvgPool2D
 from lamina.models.sequential import Sequential
-from lamina.zoo._base import check_image_shape, check_num_classes, resolve_small_input
+from lamina.zoo._base import (
+    assemble,
+    check_head,
+    check_image_shape,
+    check_num_classes,
+    head_args_doc,
+    resolve_small_input,
+)
 
 __all__ = ["NiN"]
 
 
-def NiN(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=None,
+def NiN(num_classes: int = 1000, input_shape=(3, 224, 224), *, weights=None,
+        include_top: bool = True, pooling: str | None = None, small_input=None,
         dropout: float = 0.5, name: str = "nin") -> Sequential:
     """Network in Network: "mlpconv" blocks, then one map per class averaged to a score.
 
@@ -32,9 +40,14 @@ def NiN(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=None,
     Args:
         num_classes: output classes. Defaults to 1000.
         input_shape: ``(channels, height, width)``. Defaults to ``(3, 224, 224)``.
+        {head_args}
         small_input: use the CIFAR-10 layout; ``None`` decides from ``input_shape``.
         dropout: dropout rate between blocks. Defaults to 0.5.
         name: model name.
+
+    The head is the last mlpconv block (the one with ``num_classes`` maps), its dropout,
+    the global pooling and the softmax: without it the model ends at the last pooling
+    (``"pool3"``; ``"pool2"`` for small inputs).
 
     Returns:
         A built ``Sequential`` ending in a softmax.
@@ -46,6 +59,8 @@ def NiN(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=None,
         (torch.Size([2, 10]), 966986)
     """
     owner = "NiN"
+    include_top, pooling, small_input = check_head(weights, include_top, pooling, small_input,
+                                                   owner, imagenet=False)
     num_classes = check_num_classes(num_classes, owner)
     input_shape = check_image_shape(input_shape, owner)
     dropout = check_probability("dropout", dropout, owner)
@@ -56,9 +71,9 @@ def NiN(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=None,
             Dropout(dropout, name="drop1"),
             MLPConv(192, 5, padding=2, name="mlpconv2"),
             AvgPool2D(3, strides=2, padding="same", name="pool2"),
-            Dropout(dropout, name="drop2"),
-            MLPConv((192, 192, num_classes), 3, padding=1, name="mlpconv3"),
         ]
+        head = [Dropout(dropout, name="drop2"),
+                MLPConv((192, 192, num_classes), 3, padding=1, name="mlpconv3")]
     else:
         body = [
             MLPConv(96, 11, strides=4, name="mlpconv1"),
@@ -67,9 +82,12 @@ def NiN(num_classes: int = 1000, input_shape=(3, 224, 224), *, small_input=None,
             MaxPool2D(3, strides=2, name="pool2"),
             MLPConv(384, 3, padding=1, name="mlpconv3"),
             MaxPool2D(3, strides=2, name="pool3"),
-            Dropout(dropout, name="drop3"),
-            MLPConv(num_classes, 3, padding=1, name="mlpconv4"),
         ]
-    return Sequential([*body, GlobalAvgPool2D(name="global_pool"),
-                       Activation("softmax", name="predictions")],
-                      input_shape=input_shape, name=name)
+        head = [Dropout(dropout, name="drop3"),
+                MLPConv(num_classes, 3, padding=1, name="mlpconv4")]
+    head += [GlobalAvgPool2D(name="global_pool"), Activation("softmax", name="predictions")]
+    return assemble(body, head, input_shape, name, include_top=include_top, pooling=pooling,
+                    weights=weights)
+
+
+NiN.__doc__ = NiN.__doc__.replace("{head_args}", head_args_doc(imagenet=False))

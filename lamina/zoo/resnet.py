@@ -9,7 +9,14 @@ from lamina.layers.blocks import ConvBlock, ResidualBlock
 from lamina.layers.pooling import GlobalAvgPool2D
 from lamina.layers.reshaping import ZeroPadding2D
 from lamina.models.sequential import Sequential
-from lamina.zoo._base import check_image_shape, check_num_classes, resolve_small_input
+from lamina.zoo._base import (
+    assemble,
+    check_head,
+    check_image_shape,
+    check_num_classes,
+    head_args_doc,
+    resolve_small_input,
+)
 
 __all__ = ["ResNet", "RESNET_IMAGENET", "RESNET_CIFAR_DEPTHS"]
 
@@ -38,6 +45,7 @@ def _variant(depth, variant, owner: str) -> str:
 
 
 def ResNet(depth: int = 18, num_classes: int | None = None, input_shape=None, *,
+           weights=None, include_top: bool = True, pooling: str | None = None,
            variant: str | None = None, small_input=None, projection: str | None = None,
            name: str | None = None) -> Sequential:
     """ResNet-``depth``: a stem, stages of :class:`~lamina.layers.ResidualBlock`, average pool, FC.
@@ -73,6 +81,7 @@ def ResNet(depth: int = 18, num_classes: int | None = None, input_shape=None, *,
         num_classes: output classes. Defaults to 1000 (ImageNet) or 10 (CIFAR).
         input_shape: ``(channels, height, width)``. Defaults to ``(3, 224, 224)``
             (ImageNet) or ``(3, 32, 32)`` (CIFAR).
+        {head_args}
         variant: ``"imagenet"`` or ``"cifar"``; ``None`` decides from ``depth``.
         small_input: ImageNet depths only: use the small-input stem; ``None`` decides from
             ``input_shape``.
@@ -82,7 +91,8 @@ def ResNet(depth: int = 18, num_classes: int | None = None, input_shape=None, *,
         name: model name. Defaults to ``"resnet18"`` ...
 
     Returns:
-        A built ``Sequential`` ending in a softmax.
+        A built ``Sequential`` ending in a softmax; without the head, in the last block
+        (``"conv5_3"`` for ResNet-50) or the ``"global_pool"`` layer.
 
     Example:
         >>> ResNet(18).count_params(), ResNet(50).count_params()
@@ -90,8 +100,12 @@ def ResNet(depth: int = 18, num_classes: int | None = None, input_shape=None, *,
         >>> model = ResNet(20)                      # CIFAR-10, option A shortcuts
         >>> model.count_params(), model.output_shape
         (269722, (10,))
+        >>> ResNet(50, include_top=False, pooling="avg").output_shape
+        (2048,)
     """
     owner = "ResNet"
+    include_top, pooling, small_input = check_head(weights, include_top, pooling, small_input,
+                                                   owner)
     variant = _variant(depth, variant, owner)
     cifar = variant == "cifar"
     num_classes = check_num_classes((10 if cifar else 1000) if num_classes is None
@@ -115,8 +129,11 @@ def ResNet(depth: int = 18, num_classes: int | None = None, input_shape=None, *,
             strides = 2 if stage > 0 and i == 0 else 1
             blocks.append(ResidualBlock(filters, strides, bottleneck, projection=projection,
                                         name=f"conv{stage + 2}_{i + 1}"))
-    return Sequential([
-        *stem, *blocks,
-        GlobalAvgPool2D(name="global_pool"),
-        Dense(num_classes, activation="softmax", name="predictions"),
-    ], input_shape=input_shape, name=name or f"resnet{depth}")
+    head = [GlobalAvgPool2D(name="global_pool"),
+            Dense(num_classes, activation="softmax", name="predictions")]
+    return assemble([*stem, *blocks], head, input_shape, name or f"resnet{depth}",
+                    include_top=include_top, pooling=pooling, weights=weights,
+                    variant=None if cifar else f"resnet{depth}")
+
+
+ResNet.__doc__ = ResNet.__doc__.replace("{head_args}", head_args_doc())
