@@ -24,6 +24,7 @@ allocate the gigabytes its config might describe.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,11 +38,12 @@ from lamina._io import (
     read_safetensors,
     read_safetensors_header,
 )
-from lamina.errors import FileFormatError, message
+from lamina.errors import FileFormatError, LaminaWarning, message
 from lamina.layers.base import LAYERS, Layer
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "layer_to_config",
-           "layer_from_config", "read_safetensors", "FORMAT_VERSION", "MAX_SAMPLE_BYTES"]
+           "layer_from_config", "layer_keys", "read_safetensors", "FORMAT_VERSION",
+           "MAX_SAMPLE_BYTES"]
 
 FORMAT_VERSION = 1
 #: Largest output, in bytes, that one layer may produce for one sample while a loaded
@@ -120,17 +122,172 @@ def save_weights(model: nn.Module, path) -> None:
         >>> load_weights(m, p)
     """
     atomic_write_bytes(path, st_save(_tensors(model), metadata={
-        "format": "lamina-weights", "version": str(FORMAT_VERSION)}))
+        "format": "lamina-weights", "version": str(FORMAT_VERSION),
+        "names": json.dumps(layer_keys(model))}))
 
 
-def load_weights(model: nn.Module, path) -> None:
-    """Copy the tensors in ``path`` into ``model``; names, shapes and dtypes must match.
+def layer_keys(model: nn.Module) -> dict[str, str]:
+    """State-dict key -> ``"<layer name>.<parameter>"``, the layer being the innermost
+    lamina layer holding the tensor, at any depth: the names ``by_name`` loading matches.
+
+    Example:
+        >>> import lamina as lm
+        >>> m = lm.Sequential([lm.layers.Dense(2, name="fc")], input_shape=(3,))
+        >>> layer_keys(m)
+        {'layers.0.weight': 'fc.weight', 'layers.0.bias': 'fc.bias'}
+    """
+    owners = {path: module.name for path, module in model.named_modules()
+              if path and isinstance(module, Layer) and getattr(module, "name", None)}
+    keys = {}
+    for key in model.state_dict():
+        parts = key.split(".")
+        keys[key] = key
+        for cut in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:cut])
+            if prefix in owners:
+                keys[key] = owners[prefix] + "." + ".".join(parts[cut:])
+                break
+    return keys
+
+
+def _file_layer_keys(header: SafetensorsHeader, path) -> dict[str, str]:
+    """File tensor name -> ``"<layer>.<parameter>"``: from the names ``save_weights``
+    writes, from the model config of a ``save`` file, else the tensor names themselves."""
+    metadata = header.metadata
+    if "names" in metadata:
+        try:
+            names = json.loads(metadata["names"])
+        except (ValueError, RecursionError):
+            names = None
+        if (not isinstance(names, dict) or set(names) != set(header.tensors)
+                or not all(isinstance(v, str) for v in names.values())):
+            raise FileFormatError(message(
+                f"The layer names stored in '{path}' do not match its tensors.",
+                fix="The file is damaged or was edited; save the weights again."))
+        return names
+    if metadata.get("format") == "lamina-model":
+        config = _model_config(header, path)
+        with _measured_dry_runs(path, max(MAX_SAMPLE_BYTES, 8 * header.file_size)), \
+                torch.device("meta"):
+            meta = _build(config, path)
+        return layer_keys(meta)
+    if metadata.get("format") == "lamina-weights":
+        raise FileFormatError(message(
+            f"'{path}' was written by an older lamina that did not store layer names, so it "
+            f"cannot be loaded by name.",
+            fix="Load it with `model.load_weights(path)` into the architecture it was saved "
+                "from, then `model.save_weights(path)` again."))
+    return {key: key for key in header.tensors}
+
+
+def _shape_problem(key: str, info, want: torch.Tensor, path, model_name: str) -> str | None:
+    if info.shape != tuple(want.shape):
+        return message(f"Tensor '{key}' in '{path}' has shape {info.shape}, not the shape "
+                       f"model '{model_name}' expects.", expected=f"shape {tuple(want.shape)}")
+    if not _dtypes_agree(info.dtype, want.dtype):
+        return message(f"Tensor '{key}' in '{path}' does not have the dtype model "
+                       f"'{model_name}' expects.", expected=f"{want.dtype}",
+                       received=f"{info.dtype}")
+    return None
+
+
+def load_weights(model: nn.Module, path, by_name: bool = False,
+                 skip_mismatch: bool = False) -> None:
+    """Copy the tensors in ``path`` (a ``save_weights`` or ``save`` file) into ``model``.
 
     The file's tensor table is checked against the model before its tensors are read.
+
+    Args:
+        model: the model to load into.
+        path: a safetensors file: lamina's ``save_weights``/``save`` files, or (with
+            ``by_name=True``) any file whose tensors are named ``"<layer>.<parameter>"``.
+        by_name: match tensors by layer name (``"<layer>.<parameter>"``, the innermost
+            lamina layer at any depth; see :func:`layer_keys`), as Keras does: layers of
+            the model that the file lacks keep their weights, tensors of layers the model
+            lacks are ignored. With False (the default), the file must hold exactly the
+            model's tensors, by position in the architecture.
+        skip_mismatch: skip tensors whose shape (or dtype) differs from the model's, with
+            one warning naming them, instead of raising. Defaults to False.
+
+    Raises:
+        FileFormatError: (a ``ValueError``) naming the first tensor missing, extra (by
+            position) or of another shape; or, by name, if no layer name matches.
+
+    Example:
+        >>> import tempfile, os, lamina as lm
+        >>> a = lm.Sequential([lm.layers.Dense(4, name="hidden"), lm.layers.Dense(2)],
+        ...                   input_shape=(3,))
+        >>> p = os.path.join(tempfile.mkdtemp(), "w.safetensors"); save_weights(a, p)
+        >>> b = lm.Sequential([lm.layers.Dense(4, name="hidden"), lm.layers.Dense(7)],
+        ...                   input_shape=(3,))
+        >>> load_weights(b, p, by_name=True)
+        >>> bool((b.layers[0].weight == a.layers[0].weight).all())
+        True
     """
     header = _header(path)
-    check_tensor_table(model.state_dict(), header, path, getattr(model, "name", ""))
-    model.load_state_dict(read_safetensors(path, header)[0])
+    own = model.state_dict()
+    model_name = getattr(model, "name", "")
+    if not by_name and not skip_mismatch:
+        check_tensor_table(own, header, path, model_name)
+        model.load_state_dict(read_safetensors(path, header)[0])
+        return
+    if by_name:
+        pairs = _pairs_by_name(model, header, path, model_name)
+    else:
+        _check_names(own, header, path, model_name)
+        pairs = {key: key for key in own}
+    load, skipped = {}, []
+    for key, file_key in pairs.items():
+        problem = _shape_problem(file_key, header.tensors[file_key], own[key], path, model_name)
+        if problem is None:
+            load[key] = file_key
+        elif skip_mismatch:
+            skipped.append(f"{file_key} {header.tensors[file_key].shape} -> "
+                           f"{tuple(own[key].shape)}")
+        else:
+            raise FileFormatError(problem + " Pass `skip_mismatch=True` to load the others.")
+    if skipped:
+        warnings.warn(f"Model '{model_name}' did not load {len(skipped)} tensor(s) of '{path}' "
+                      f"whose shape differs: {', '.join(skipped[:10])}.", LaminaWarning,
+                      stacklevel=3)
+    tensors = read_safetensors(path, header)[0]
+    model.load_state_dict({**own, **{key: tensors[file_key] for key, file_key in load.items()}})
+
+
+def _check_names(own: dict, header: SafetensorsHeader, path, model_name: str) -> None:
+    """By position: every model tensor in the file and no other (shapes checked later)."""
+    missing = [key for key in own if key not in header.tensors]
+    extra = sorted(set(header.tensors) - set(own))
+    if missing or extra:
+        raise FileFormatError(message(
+            f"'{path}' does not hold the tensors of model '{model_name}'.",
+            expected=f"{len(own)} tensors named as the model's state dict",
+            received=f"missing {missing[:5]}, extra {extra[:5]}",
+            fix="Was it saved from another architecture? Pass `by_name=True` to match "
+                "layers by name."))
+
+
+def _pairs_by_name(model: nn.Module, header: SafetensorsHeader, path,
+                   model_name: str) -> dict[str, str]:
+    """Model state-dict key -> file tensor name, for the layer names both have."""
+    by_layer: dict[str, str] = {}
+    for key, name in layer_keys(model).items():
+        if name in by_layer:
+            raise ValueError(message(
+                f"Model '{model_name}' has two tensors named '{name}', so it cannot load "
+                f"weights by name.", fix="Give its layers unique names."))
+        by_layer[name] = key
+    file_names = _file_layer_keys(header, path)
+    pairs = {by_layer[name]: file_key for file_key, name in file_names.items()
+             if name in by_layer}
+    if not pairs:
+        raise FileFormatError(message(
+            f"No tensor of '{path}' belongs to a layer of model '{model_name}' by name.",
+            expected=f"names such as {list(by_layer)[:3]}",
+            received=f"{list(file_names.values())[:3]}",
+            fix="Load it with `by_name=False` into the architecture it was saved from, or "
+                "name the layers as in the saved model."))
+    return pairs
 
 
 def _dtypes_agree(stored: torch.dtype, wanted: torch.dtype) -> bool:

@@ -281,9 +281,29 @@ class Model(Layer):
         """Save the weights alone, as a safetensors file."""
         saving.save_weights(self, path)
 
-    def load_weights(self, path) -> None:
-        """Load weights saved by ``save_weights`` or ``save`` (shapes must match)."""
-        saving.load_weights(self, path)
+    def load_weights(self, path, by_name: bool = False, skip_mismatch: bool = False) -> None:
+        """Load weights saved by ``save_weights`` or ``save``.
+
+        Args:
+            path: the safetensors file.
+            by_name: match tensors by layer name (``"<layer>.<parameter>"``, at any
+                depth): layers the file lacks keep their weights, tensors of layers this
+                model lacks are ignored. With False, the file must hold exactly this
+                model's tensors. Defaults to False.
+            skip_mismatch: skip tensors of another shape with a warning instead of
+                raising. Defaults to False.
+
+        For torchvision's files and ImageNet weights, see
+        :func:`lamina.transfer.load_pretrained`; details in :func:`lamina.saving.load_weights`.
+
+        Example:
+            >>> import os, tempfile, lamina as lm
+            >>> p = os.path.join(tempfile.mkdtemp(), "lenet.safetensors")
+            >>> lm.zoo.LeNet5().save_weights(p)
+            >>> features = lm.zoo.LeNet5(include_top=False, pooling="avg")
+            >>> features.load_weights(p, by_name=True)       # the conv layers, by name
+        """
+        saving.load_weights(self, path, by_name=by_name, skip_mismatch=skip_mismatch)
 
     @staticmethod
     def wrap(module: nn.Module, input_shape=None, *, name: str | None = None) -> Model:
