@@ -23,6 +23,7 @@ from lamina import (  # noqa: E402
     recurrent,
     regularizers,
     schedules,
+    transfer,
     unsupervised,
     viz,
     zoo,
@@ -35,5 +36,5 @@ __all__ = [
     "__version__", "Model", "Input", "Sequential", "load_model", "save_model", "set_seed",
     "keep_freed_memory", "activations", "augment", "callbacks", "datasets", "initializers",
     "layers", "losses", "metrics", "optimizers", "recurrent", "regularizers", "schedules",
-    "unsupervised", "viz", "zoo",
+    "transfer", "unsupervised", "viz", "zoo",
 ]

@@ -40,6 +40,7 @@ from lamina._io import (
 )
 from lamina.errors import FileFormatError, LaminaWarning, message
 from lamina.layers.base import LAYERS, Layer
+from lamina.layers.freezing import frozen_state, restore_frozen
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "layer_to_config",
            "layer_from_config", "layer_keys", "read_safetensors", "FORMAT_VERSION",
@@ -338,7 +339,7 @@ def save_model(model: Layer, path) -> None:
     config = layer_to_config(model)
     atomic_write_bytes(path, st_save(_tensors(model), metadata={
         "format": "lamina-model", "version": str(FORMAT_VERSION),
-        "config": json.dumps(config)}))
+        "config": json.dumps(config), "frozen": json.dumps(frozen_state(model))}))
 
 
 def load_model(path) -> Layer:
@@ -378,7 +379,14 @@ def load_model(path) -> Layer:
             fix="Raise `lamina.saving.MAX_SAMPLE_BYTES` if you trust the file."))
     del meta, own
     model = _build(config, path)  # the same shapes as the meta build: all checked
-    model.load_state_dict(read_safetensors(path, header)[0])
+    tensors, metadata = read_safetensors(path, header)
+    model.load_state_dict(tensors)
+    if "frozen" in metadata:
+        try:
+            restore_frozen(model, json.loads(metadata["frozen"]), f"'{path}'")
+        except (ValueError, RecursionError) as err:
+            raise FileFormatError(f"The frozen-layer record in '{path}' is malformed: "
+                                  f"{_short(str(err))}") from None
     return model
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from lamina._registry import Registry
-from lamina.errors import NotBuiltError
+from lamina.errors import NotBuiltError, message
 from lamina.layers.input_spec import InputSpec, format_shape
 from lamina.layers.naming import auto_name
 from lamina.layers.symbolic import call_symbolic, is_symbolic
@@ -61,6 +61,8 @@ class Layer(nn.Module):
         self.input_spec: InputSpec | None = None
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
+        self._trainable = True
+        self._symbolic_outputs: list = []
         self._lazy_hook = self.register_forward_pre_hook(_build_on_first_call)
 
     def __call__(self, *args, **kwargs):
@@ -68,6 +70,70 @@ class Layer(nn.Module):
         if args and not isinstance(args[0], torch.Tensor) and is_symbolic(args[0]):
             return call_symbolic(self, *args, **kwargs)
         return nn.Module.__call__(self, *args, **kwargs)
+
+    # -- freezing -------------------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """Whether ``fit`` trains this layer (settable; Keras semantics).
+
+        ``False`` freezes its parameters (and those of every layer inside it), and its
+        batch-normalization layers run in inference mode during ``fit``: they normalize with
+        their running statistics and leave them as they are.
+
+        Example:
+            >>> from lamina import layers
+            >>> dense = layers.Dense(2); dense.build((3,)); dense.trainable = False
+            >>> dense.weight.requires_grad
+            False
+        """
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(message(f"`trainable` of layer '{self.name}' must be True or False.",
+                                    received=f"{value!r} (type {type(value).__name__})"))
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+        for param in self.parameters():
+            param.requires_grad_(value)
+        self.train(self.training)  # a frozen batch norm leaves training mode at once
+
+    def train(self, mode: bool = True) -> Layer:
+        """``nn.Module.train``, except that a frozen layer's batch norms stay in inference
+        mode (see :attr:`trainable`)."""
+        super().train(mode)
+        if mode and not self._trainable:
+            for module in self.modules():
+                if getattr(module, "normalizes_batches", False) or isinstance(
+                        module, nn.modules.batchnorm._BatchNorm):
+                    nn.Module.train(module, False)
+        return self
+
+    # -- symbolic use ----------------------------------------------------------------
+    @property
+    def output(self):
+        """The symbolic tensor this layer produced in a graph (``lm.Input`` or a built
+        ``Sequential``): what ``lm.Model(inputs=base.input, outputs=layer.output)`` cuts at.
+
+        Example:
+            >>> import lamina as lm
+            >>> net = lm.Sequential([lm.layers.Flatten(name="flat"), lm.layers.Dense(2)],
+            ...                     input_shape=(1, 4, 4))
+            >>> net.layers[0].output.shape
+            (16,)
+        """
+        if len(self._symbolic_outputs) == 1:
+            return self._symbolic_outputs[0]
+        if not self._symbolic_outputs:
+            raise ValueError(message(
+                f"Layer '{self.name}' has no symbolic output: it has not been called on a "
+                f"symbolic tensor.", fix="Build its model with `input_shape=` (Sequential) or "
+                                         "from `lm.Input` (functional API)."))
+        raise ValueError(message(
+            f"Layer '{self.name}' was called {len(self._symbolic_outputs)} times in graphs, so "
+            f"its `output` is ambiguous.", fix="Take the tensor returned by the call you mean."))
 
     # -- building -------------------------------------------------------------------
     def build(self, input_shape: tuple) -> None:
@@ -94,6 +160,9 @@ class Layer(nn.Module):
         input_shape = tuple(int(d) for d in input_shape)
         if not self.built:
             self.build(input_shape)
+            if not self._trainable:  # weights made by this build start frozen too
+                for param in self.parameters():
+                    param.requires_grad_(False)
         elif self.input_spec is not None:
             self.input_spec.check(input_shape, self.name)
         self.input_shape = input_shape

@@ -41,6 +41,9 @@ class BatchNorm(Layer):
         True
     """
 
+    #: A batch norm: it runs in inference mode inside a frozen layer (``trainable=False``).
+    normalizes_batches = True
+
     def __init__(self, momentum: float = 0.1, epsilon: float = 1e-5, *, center: bool = True,
                  scale: bool = True, name: str | None = None):
         super().__init__(name=name)

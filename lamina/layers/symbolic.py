@@ -2,9 +2,8 @@
 
 Calling a lamina layer on a :class:`SymbolicTensor` builds the layer for that shape and
 returns a new symbolic tensor that records the call (a :class:`Node`: the layer and its
-inbound tensors). Nodes live on the tensors, not on the layers, so building a graph leaves
-no state behind in the layers it uses. ``lamina.models.functional`` turns such a graph into
-a model.
+inbound tensors). A layer remembers the tensors it produced (its ``output``), so that a
+graph can be cut at any layer; ``lamina.models.functional`` turns such a graph into a model.
 """
 
 from __future__ import annotations
@@ -147,7 +146,9 @@ def call_symbolic(layer: Layer, inputs, *args, **kwargs) -> SymbolicTensor:
         shown = ", ".join(format_shape(s) for s in shapes) if as_list else format_shape(shapes)
         raise ValueError(f"Layer '{layer.name}' ({cls}) cannot take input of shape {shown}: "
                          f"{err}") from None
-    return SymbolicTensor(out_shape, Node(layer, tensors, as_list), name=layer.name)
+    out = SymbolicTensor(out_shape, Node(layer, tensors, as_list), name=layer.name)
+    layer._symbolic_outputs.append(out)  # what ``layer.output`` returns
+    return out
 
 
 def is_symbolic(x) -> bool:

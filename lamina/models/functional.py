@@ -119,6 +119,8 @@ class Functional(Model):
             raise ValueError(f"Argument `inputs` of model '{self.name}' lists an Input twice.")
         order = _topological_order(ins, outs, self.name)
         self._trace(ins, outs, order)
+        self._symbolic_input = ins if self._multi_in else ins[0]
+        self._symbolic_output = outs if self._multi_out else outs[0]
         self.list_input = self._multi_in
         self.mark_built()
 
@@ -166,22 +168,6 @@ class Functional(Model):
     def layers(self) -> list[Layer]:
         """The model's layers, each once, in execution order."""
         return list(self._modules["layers"].values())
-
-    def get_layer(self, name: str) -> Layer:
-        """The layer called ``name``.
-
-        Example:
-            >>> import lamina as lm
-            >>> x = lm.Input((3,))
-            >>> model = lm.Model(inputs=x, outputs=lm.layers.Dense(2, name="head")(x))
-            >>> model.get_layer("head").units
-            2
-        """
-        layers = self._modules["layers"]
-        if name not in layers:
-            raise ValueError(message(f"Model '{self.name}' has no layer named '{name}'.",
-                                     expected=f"one of {list(layers.keys())}"))
-        return layers[name]
 
     # -- running --------------------------------------------------------------------------
     def forward(self, *inputs):

@@ -17,11 +17,20 @@ from lamina.errors import NotCompiledError, message
 from lamina.fast.plan import Settings, check_switch, cuda_graphs_for
 from lamina.layers.base import Layer
 from lamina.models.logits import fold
+from lamina.training import binding
 from lamina.training.history import History
 from lamina.training.precision import resolve_precision
 from lamina.training.trainer import Trainer, predict
 
 __all__ = ["Model", "resolve_device"]
+
+
+def _set_trainable(module: nn.Module, value: bool) -> None:
+    if isinstance(module, Layer):
+        module.trainable = value
+    else:  # a plain torch module
+        for param in module.parameters():
+            param.requires_grad_(value)
 
 
 class Model(Layer):
@@ -65,7 +74,7 @@ class Model(Layer):
     # -- compile ------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None, *, device="auto",
                 jit: bool = False, precision="32", channels_last="auto",
-                cuda_graphs="auto", fast: bool = True) -> None:
+                cuda_graphs="auto", fast: bool = True, lr_multipliers=None) -> None:
         """Choose the optimizer, loss and metrics, and the device to train on.
 
         A final softmax (or sigmoid) followed by a cross-entropy is computed from the logits
@@ -102,6 +111,11 @@ class Model(Layer):
                 machine (:mod:`lamina.fast`). ``False`` runs the textbook path: every
                 layer's own ``forward``, the plain loop, no rewrite; the same numbers
                 within float rounding. Defaults to True.
+            lr_multipliers: ``{"conv*": 0.1, "dense_2": 1.0}``: the layers whose names
+                match a glob pattern train at that multiple of the learning rate (their own
+                parameter group; kept through schedules, checkpoints and resume). Needs
+                lamina's optimizer (a name or an unbound ``lm.optimizers.*``). Defaults to
+                None.
 
         Example:
             >>> import lamina as lm
@@ -126,11 +140,18 @@ class Model(Layer):
                             channels_last=check_switch("channels_last", channels_last),
                             cuda_graphs=check_switch("cuda_graphs", cuda_graphs))
         cuda_graphs_for(device, settings.jit, settings.cuda_graphs)  # warns if impossible
+        if lr_multipliers is not None and getattr(opt, "is_bound", True):
+            raise ValueError(message(
+                "`lr_multipliers` needs an optimizer that lamina binds to the model's "
+                "parameters.", received=f"a bound {type(opt).__name__}",
+                fix="Pass a name ('adam') or an unbound lamina optimizer "
+                    "(lm.optimizers.SGD(0.01)), or build the parameter groups yourself."))
         self._trainer = Trainer(self, opt, loss_obj, metric_objs, forward=forward,
                                 output_activation=out_act, device=device,
-                                precision=resolve_precision(precision), settings=settings)
+                                precision=resolve_precision(precision), settings=settings,
+                                lr_multipliers=lr_multipliers)
         if self.built and getattr(opt, "is_bound", True) is False:
-            opt.bind(self.parameters())
+            binding.bind(opt, self, self._trainer.lr_multipliers)
 
     @property
     def optimizer(self):
@@ -231,6 +252,106 @@ class Model(Layer):
         if self._trainer is not None:
             return self._trainer.predict(x, batch_size=batch_size)
         return predict(self, x, batch_size=batch_size)
+
+    # -- layers: finding, cutting, freezing -------------------------------------------------
+    def _layer_list(self) -> list:
+        layers = getattr(self, "layers", None)
+        return list(layers) if layers is not None else list(self.children())
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
+        """The layer called ``name`` (searched at any depth), or the ``index``-th top layer.
+
+        Example:
+            >>> import lamina as lm
+            >>> net = lm.Sequential([lm.layers.Dense(4, name="hidden"), lm.layers.Dense(2)],
+            ...                     input_shape=(3,))
+            >>> net.get_layer("hidden").units, net.get_layer(index=-1).units
+            (4, 2)
+        """
+        if (name is None) == (index is None):
+            raise ValueError(message(f"`get_layer` of model '{self.name}' takes a `name` or an "
+                                     f"`index`, not both or neither.",
+                                     received=f"name={name!r}, index={index!r}"))
+        layers = self._layer_list()
+        if index is not None:
+            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
+                raise ValueError(message(f"Model '{self.name}' has {len(layers)} layers.",
+                                         received=f"index={index!r}"))
+            return layers[index]
+        found = [m for m in self.modules() if getattr(m, "name", None) == name and m is not self]
+        if not found:
+            raise ValueError(message(
+                f"Model '{self.name}' has no layer named '{name}'.",
+                expected=f"one of {[getattr(m, 'name', '?') for m in layers]} (or a layer "
+                         f"inside them)"))
+        return found[0]
+
+    def _index_of(self, layer) -> int:
+        layers = self._layer_list()
+        if isinstance(layer, int) and not isinstance(layer, bool):
+            return self._layer_list().index(self.get_layer(index=layer))
+        if isinstance(layer, str):
+            layer = self.get_layer(layer)
+        for i, top in enumerate(layers):
+            if top is layer or any(m is layer for m in top.modules()):
+                return i
+        raise ValueError(message(f"Layer {layer!r} is not in model '{self.name}'."))
+
+    def freeze(self, until=None) -> None:
+        """Freeze the whole model, or its layers up to and including ``until`` (a layer name
+        or index): their weights stop training and their batch norms run in inference mode
+        (``layer.trainable = False``). A compiled model picks this up at its next ``fit``.
+
+        Example:
+            >>> import lamina as lm
+            >>> net = lm.Sequential([lm.layers.Dense(4), lm.layers.Dense(2)], input_shape=(3,))
+            >>> net.freeze(until=0); [layer.trainable for layer in net.layers]
+            [False, True]
+        """
+        if until is None:
+            self.trainable = False
+            return
+        for layer in self._layer_list()[:self._index_of(until) + 1]:
+            _set_trainable(layer, False)
+
+    def unfreeze(self) -> None:
+        """Make every layer trainable again (``trainable = True`` throughout).
+
+        Example:
+            >>> import lamina as lm
+            >>> net = lm.Sequential([lm.layers.Dense(2)], input_shape=(3,))
+            >>> net.freeze(); net.unfreeze(); net.layers[0].weight.requires_grad
+            True
+        """
+        self.trainable = True
+
+    @property
+    def input(self):
+        """The symbolic input (``lm.Input``) of a functional model or of a ``Sequential``
+        built with ``input_shape``; a list for several inputs.
+
+        Example:
+            >>> import lamina as lm
+            >>> base = lm.Sequential([lm.layers.Flatten(name="flat"), lm.layers.Dense(3)],
+            ...                      input_shape=(1, 2, 2))
+            >>> lm.Model(inputs=base.input, outputs=base.get_layer("flat").output).output_shape
+            (4,)
+        """
+        return self._symbolic("input")
+
+    @property
+    def output(self):
+        """The symbolic output of a functional model or of a built ``Sequential``."""
+        return self._symbolic("output")
+
+    def _symbolic(self, which: str):
+        tensor = getattr(self, f"_symbolic_{which}", None)
+        if tensor is None:
+            raise ValueError(message(
+                f"Model '{self.name}' has no symbolic {which}.",
+                fix="Build it with `input_shape=` (Sequential) or from `lm.Input` (functional "
+                    "API); a plain torch module inside a Sequential ends the graph."))
+        return tensor
 
     # -- hooks for loss fusion ----------------------------------------------------------
     def output_activation_name(self) -> str | None:

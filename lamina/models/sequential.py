@@ -11,6 +11,7 @@ from lamina._validation import check_shape
 from lamina.errors import message
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import format_shape
+from lamina.layers.symbolic import Input, Node, SymbolicTensor
 from lamina.models.logits import final_activation, without_activation
 from lamina.models.model import Model
 from lamina.saving import layer_from_config, layer_to_config
@@ -99,9 +100,28 @@ class Sequential(Model):
             shape = self._build_layer(layer, shape, index)
         self.output_shape = shape
         self.mark_built()
+        self._trace_symbolic()
         ref = next(self.parameters(), None)
         if ref is not None:
             self.to(ref.device)  # newly built layers join the model's device
+
+    def _trace_symbolic(self) -> None:
+        """The symbolic graph of the built stack: ``self.input`` through every layer, so that
+        ``layer.output`` exists and the stack can be cut (``lm.Model(inputs=net.input,
+        outputs=net.get_layer("flatten").output)``). Shapes come from the build: no dry run."""
+        for layer, tensor in getattr(self, "_traced", []):
+            if tensor in layer._symbolic_outputs:
+                layer._symbolic_outputs.remove(tensor)
+        x = self._symbolic_input = Input(self.input_shape, name=f"{self.name}_input")
+        self._traced = []
+        for layer in self.layers:
+            if not isinstance(layer, Layer):
+                self._symbolic_output = None  # a plain torch module: the graph stops here
+                return
+            x = SymbolicTensor(layer.output_shape, Node(layer, [x], False), name=layer.name)
+            layer._symbolic_outputs.append(x)
+            self._traced.append((layer, x))
+        self._symbolic_output = x
 
     def _build_layer(self, layer: nn.Module, shape: tuple, index: int) -> tuple:
         if isinstance(layer, Layer):

@@ -25,6 +25,8 @@ name, shape or dtype)
 number of samples             (training continues, not as an uninterrupted run would)
 callbacks (their classes)     the new ones run, their state not restored, with a
                               ``ResumeWarning``
+frozen layers                 the checkpoint's are frozen again (the optimizer rebound to
+                              them), with a ``ResumeWarning`` when they differ
 ``epochs``                    the new value applies, silently (resuming to train longer)
 ============================  ==========================================================
 
@@ -44,6 +46,8 @@ import torch
 
 from lamina.checkpoint import load_state, save_state
 from lamina.errors import FileFormatError, ResumeMismatchError, ResumeWarning, message
+from lamina.layers.freezing import frozen_state, restore_frozen
+from lamina.training import binding
 
 __all__ = ["RunState", "checkpoint_path", "save_training_state", "restore_training_state"]
 
@@ -116,6 +120,7 @@ def save_training_state(directory, trainer, run: RunState, history, callbacks,
         "epoch_generator": run.epoch_generator_state,
         "rng": _rng_state(),
         "model": trainer.model.state_dict(),
+        "frozen": frozen_state(trainer.model),
         "optimizer": trainer.optimizer.state_dict(),
         "accumulators": trainer._accumulator_state(),
         "grad_scaler": (trainer.amp.scaler.state_dict() if trainer.amp.scaler is not None
@@ -246,6 +251,7 @@ def restore_training_state(directory, trainer, run: RunState, history, callbacks
     _check_architecture(state["model"], trainer.model, path)
     _warn_fit_args(state["fit_args"], fit_args, path)
     _load_part("model", path, lambda: trainer.model.load_state_dict(state["model"]))
+    _restore_frozen(state.get("frozen"), trainer, path)
     _load_part("optimizer", path, lambda: trainer.optimizer.load_state_dict(state["optimizer"]))
     _load_part("metric", path, lambda: trainer._load_accumulator_state(state.get("accumulators")))
     if trainer.amp.scaler is not None and state.get("grad_scaler"):
@@ -263,6 +269,21 @@ def restore_training_state(directory, trainer, run: RunState, history, callbacks
     run.epoch, run.step, run.global_step = state["epoch"], state["step"], state["global_step"]
     _load_part("random generator", path, lambda: _restore_generators(run, state))
     return True
+
+
+def _restore_frozen(saved, trainer, path: str) -> None:
+    """Freeze what the run had frozen (the optimizer rebound to match), with a warning when
+    that differs from the model given to ``fit``."""
+    if saved is None or saved == frozen_state(trainer.model):
+        return
+    try:
+        restore_frozen(trainer.model, saved, f"checkpoint '{path}'")
+    except ValueError as err:
+        raise FileFormatError(str(err)) from None
+    warnings.warn(f"The checkpoint '{path}' was trained with other layers frozen; its frozen "
+                  f"layers are restored: {saved['layers'][:5] or saved['parameters'][:5]}.",
+                  ResumeWarning, stacklevel=5)
+    binding.bind(trainer.optimizer, trainer.model, trainer.lr_multipliers)
 
 
 def _restore_generators(run: RunState, state: dict) -> None:

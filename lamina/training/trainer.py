@@ -21,6 +21,7 @@ from lamina.callbacks.base import CallbackList, TrainingStopped
 from lamina.callbacks.progress import ProgressBar, format_logs
 from lamina.errors import LaminaWarning, message
 from lamina.fast.plan import DEFAULT_SETTINGS, Settings, plan_for
+from lamina.training import binding
 from lamina.training.accumulators import Accumulators, RunningLogs
 from lamina.training.data import (
     ArrayData,
@@ -54,12 +55,15 @@ class Trainer:
             :class:`lamina.training.precision.MixedPrecision`).
         settings: the machine switches given to ``compile`` (``fast``, ``jit``,
             ``channels_last``, ``cuda_graphs``), read by the execution plan.
+        lr_multipliers: layer-name glob pattern -> learning-rate multiplier
+            (:mod:`lamina.training.binding`).
     """
 
     def __init__(self, model: nn.Module, optimizer, loss, metrics, *, forward=None,
                  output_activation=None, device=None, precision: torch.dtype | None = None,
-                 settings: Settings = DEFAULT_SETTINGS):
+                 settings: Settings = DEFAULT_SETTINGS, lr_multipliers=None):
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss
+        self.lr_multipliers = binding.check_multipliers(lr_multipliers)
         self.device = torch.device(device) if device is not None else None
         self.amp = MixedPrecision(precision, self.device.type if self.device else "cpu")
         self.settings = dataclasses.replace(settings, autocast=self.amp.enabled)
@@ -134,8 +138,8 @@ class Trainer:
                             shuffle=shuffle, device=self.device,
                             loss_name=getattr(self.loss_fn, "name", ""),
                             validation_split=validation_split, validation_data=validation_data)
-        if getattr(self.optimizer, "is_bound", True) is False:
-            self.optimizer.bind(self.model.parameters())
+        if owner == "fit":  # the optimizer gets the trainable parameters (again, if changed)
+            binding.bind(self.optimizer, self.model, self.lr_multipliers)
         self.penalties.collect()
         return data, val
 
