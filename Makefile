@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+# Test-only: torchvision's model definitions, to check lamina's torchvision name mapping
+# (--no-deps: it must never pull another torch; tests skip when it is absent).
+	$(PY) -m pip install --quiet --no-deps -c constraints.txt torchvision==0.28.0
 	touch $(STAMP)
 
 # Fashion-MNIST from Debian's dataset-fashion-mnist, when missing and apt is usable.

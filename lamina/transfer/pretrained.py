@@ -272,16 +272,11 @@ def infer_variant(model: nn.Module) -> str:
     """
     family = _family(model)
     layers = _layers(model, "infer_variant")
-    if family == "resnet":
-        from lamina.zoo.resnet import RESNET_IMAGENET
-
+    if family == "resnet":  # depth = weight layers: 2 or 3 per block, the stem, the FC
         blocks = [layer for layer in layers if isinstance(layer, ResidualBlock)]
-        counts = [sum(1 for b in blocks if b.name.startswith(f"conv{s}_")) for s in range(2, 6)]
-        bottleneck = bool(blocks) and blocks[0].bottleneck
-        for depth, (neck, stages) in RESNET_IMAGENET.items():
-            if neck == bottleneck and tuple(counts) == stages:
-                return f"resnet{depth}"
-        return f"resnet(blocks {counts})"
+        depth = len(blocks) * (3 if blocks[0].bottleneck else 2) + 2
+        imagenet = any(block.name.startswith("conv5_") for block in blocks)  # 4 stages
+        return f"resnet{depth}" if imagenet else f"resnet{depth}_cifar"
     if family == "vgg":
         convs = sum(isinstance(layer, Conv2D) for layer in layers)
         bn = any(isinstance(layer, BatchNorm) for layer in layers)
