@@ -88,9 +88,7 @@ def read_state_dict(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         torch.Size([2, 3])
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        start = f.read(9)
-    if len(start) == 9 and start[8:9] == b"{":
+    if _is_safetensors(path):
         tensors, metadata = read_safetensors(path, read_safetensors_header(path))
     else:
         try:
@@ -486,12 +484,19 @@ def load_pretrained(model: nn.Module, source, *, variant: str | None = None,
         True
     """
     path = _resolve(model, source, variant, sha256, verbose)
-    tensors, metadata = read_state_dict(path)
-    if metadata.get("format") in _LAMINA_FORMATS:
+    if _is_safetensors(path) and \
+            read_safetensors_header(path).metadata.get("format") in _LAMINA_FORMATS:
         _load_lamina(model, path)
     else:
-        _load_torchvision(model, tensors, f"'{path}'")
+        _load_torchvision(model, read_state_dict(path)[0], f"'{path}'")
     return model
+
+
+def _is_safetensors(path: str) -> bool:
+    """A safetensors file starts with its header's length (8 bytes), then ``{``."""
+    with open(path, "rb") as f:
+        start = f.read(9)
+    return len(start) == 9 and start[8:9] == b"{"
 
 
 def file_sha256(path) -> str:
