@@ -23,7 +23,7 @@ from lamina.layers.symbolic import Input, Node, SymbolicTensor, call_symbolic
 from lamina.models.logits import final_activation, without_activation
 from lamina.models.model import Model
 from lamina.saving import layer_from_config, layer_to_config
-from lamina.training.data import to_tensor
+from lamina.training.tensors import to_tensor
 
 __all__ = ["Input", "SymbolicTensor", "Node", "Functional", "call_symbolic"]
 

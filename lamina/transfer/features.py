@@ -39,7 +39,7 @@ class FeatureExtractor(Model):
                 found[layer_name] = module
         missing = [n for n in names if n not in found]
         if missing:
-            known = [getattr(m, "name") for m in model.modules()
+            known = [m.name for m in model.modules()
                      if isinstance(getattr(m, "name", None), str) and m is not model]
             raise ValueError(message(
                 f"Model '{getattr(model, 'name', type(model).__name__)}' has no layers named "

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from lamina.errors import NotBuiltError, message
 from lamina.optimizers._constraints import Flag, Number, check_constraints
-from lamina.training.data import to_tensor
+from lamina.training.tensors import to_tensor
 
 __all__ = ["Options", "RandomState", "Rate", "Device", "Sizes", "Flag", "Number", "EstimatorMixin",
            "make_generator", "as_tensor", "check_real", "like_input"]

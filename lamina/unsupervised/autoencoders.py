@@ -28,7 +28,7 @@ from lamina.layers.conv import Conv2D, Conv2DTranspose
 from lamina.layers.core import Dense
 from lamina.models.model import Model
 from lamina.optimizers._constraints import Flag, Number, check_constraints
-from lamina.training.data import to_tensor
+from lamina.training.tensors import to_tensor
 from lamina.unsupervised import penalties as P
 from lamina.unsupervised._base import Options, Sizes, check_real, like_input
 

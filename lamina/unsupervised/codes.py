@@ -16,7 +16,7 @@ from torch import Tensor
 
 from lamina.config import resolve_device
 from lamina.errors import message
-from lamina.training.data import to_tensor
+from lamina.training.tensors import to_tensor
 from lamina.unsupervised._base import make_generator
 
 __all__ = ["cluster", "nmi", "ari", "binary_codes", "hamming_distances", "retrieve",

@@ -40,7 +40,7 @@ from lamina.losses import Loss
 from lamina.metrics import Metric
 from lamina.models.model import Model
 from lamina.models.sequential import Sequential
-from lamina.training.data import to_tensor
+from lamina.training.tensors import to_tensor
 from lamina.training.trainer import Trainer
 from lamina.zoo._base import check_image_shape
 

@@ -11,7 +11,7 @@ from lamina.errors import ConvergenceWarning, message
 from lamina.layers import Dense, Dropout, Flatten
 from lamina.models.model import Model
 from lamina.models.sequential import Sequential
-from lamina.training.data import to_tensor
+from lamina.training.tensors import to_tensor
 
 __all__ = ["Perceptron", "LogisticRegression", "MLP"]
 

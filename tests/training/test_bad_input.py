@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import lamina as lm
 from lamina import layers
-from lamina.training.data import first_embedding
+from lamina.training.tensors import first_embedding
 
 pytestmark = pytest.mark.filterwarnings("ignore:batch_size=.*:lamina.errors.LaminaWarning")
 
