@@ -48,6 +48,8 @@ from lamina.viz._mpl import pyplot
 
 __all__ = ["run", "source_net", "transfer_model", "REFERENCE", "METHODS", "PROBE_LAYERS"]
 
+#: Maps of the source net's three convolution blocks.
+FILTERS = (32, 64, 128)
 METHODS = ("scratch", "features", "fine_tune", "discriminative")
 #: The layers whose features the depth curve probes (``pixels``, depth 0, is the input).
 PROBE_LAYERS = ("block1_pool", "block2_pool", "block3_pool", "fc1", "fc2")
@@ -63,19 +65,21 @@ REFERENCE_DEPTH = {"conv features": 0.877, "fc-120": 0.783, "fc-84": 0.695}
 
 
 # -- networks ----------------------------------------------------------------------------------
-def source_net(num_classes: int = 5, input_shape=(1, 28, 28), *, name: str = "source"):
+def source_net(num_classes: int = 5, input_shape=(1, 28, 28), *, filters=FILTERS,
+               name: str = "source"):
     """The source ConvNet: 3 x (conv 3x3, batch norm, ReLU, max pool 2), FC 256, FC 128, softmax.
 
     Layers are named ``block{i}_conv``, ``block{i}_bn``, ``block{i}_relu``, ``block{i}_pool``
-    (i = 1, 2, 3; 32, 64, 128 maps), ``flatten``, ``fc1``, ``fc2`` and ``predictions``.
+    (i = 1, 2, 3, with ``filters[i - 1]`` maps), ``flatten``, ``fc1``, ``fc2`` and
+    ``predictions``.
 
     Example:
-        >>> source_net().get_layer("flatten").output_shape
-        (1152,)
+        >>> source_net(filters=(8, 16, 32)).get_layer("flatten").output_shape
+        (288,)
     """
     body = []
-    for i, filters in enumerate((32, 64, 128), start=1):
-        body += [Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_conv"),
+    for i, maps in enumerate(filters, start=1):
+        body += [Conv2D(maps, 3, padding="same", use_bias=False, name=f"block{i}_conv"),
                  BatchNormalization(name=f"block{i}_bn"), Activation("relu", name=f"block{i}_relu"),
                  MaxPool2D(2, name=f"block{i}_pool")]
     return lm.Sequential([*body, Flatten(name=CUT), Dense(256, activation="relu", name="fc1"),
@@ -128,7 +132,8 @@ def _methods(source, data, *, seed: int, cfg: dict) -> dict[str, float]:
     """Test accuracy of each method on one labelled subset ``data = (x, y, x_test, y_test)``."""
     x, y, xt, yt = data
     classes = int(yt.max()) + 1
-    fit = dict(steps=cfg["steps"], batch_size=cfg["batch_size"], transform=cfg["target_augment"])
+    fit = dict(steps=cfg["steps"], batch_size=cfg["batch_size"],
+               transform=augment.RandomCrop(2, fill=cfg["background"]))
     out = {}
     torch.manual_seed(seed)
     scratch = source_net(classes, name="scratch")
@@ -144,7 +149,7 @@ def _methods(source, data, *, seed: int, cfg: dict) -> dict[str, float]:
         net.get_layer("backbone").trainable = True
         torch.manual_seed(seed)
         lr = cfg["fine_tune_lr"] if multipliers is None else cfg["discriminative_lr"]
-        _fit(net, x, y, lr=lr, lr_multipliers=multipliers, **fit)
+        _fit(net, x, y, lr=lr, lr_multipliers=multipliers, **{**fit, "steps": cfg["tune_steps"]})
         out[key] = _accuracy(net, xt, yt)
     return out
 
@@ -156,7 +161,8 @@ def _train_source(x, y, cfg: dict):
                 metrics=["accuracy"])
     schedule = lm.callbacks.LearningRateScheduler(
         lm.schedules.CosineDecay(cfg["source_lr"], total=cfg["source_epochs"]))
-    transform = augment.Compose([augment.RandomCrop(2), augment.RandomFlip()])
+    transform = augment.Compose([augment.RandomCrop(2, fill=cfg["background"]),
+                                 augment.RandomFlip()])
     net.fit(x, y, batch_size=128, epochs=cfg["source_epochs"], callbacks=[schedule],
             augment=transform, verbose=0)
     return net
@@ -201,12 +207,11 @@ def _digits(mean: float, std: float):
 def _settings(quick: bool) -> dict:
     cfg = {"labels": (10, 50, 100), "seeds": {10: 5, 50: 3, 100: 3}, "digits_seeds": 5,
            "source_epochs": 12, "source_lr": 2e-3, "source_seed": 0, "source_size": None,
-           "test_size": None, "steps": 400, "batch_size": 64, "lr": 1e-3,
-           "fine_tune_lr": 1e-4, "discriminative_lr": 3e-4,
-           "target_augment": augment.RandomCrop(2)}
+           "test_size": None, "steps": 400, "tune_steps": 400, "batch_size": 64, "lr": 1e-3,
+           "fine_tune_lr": 1e-4, "discriminative_lr": 3e-4, "background": 0.0}
     if quick:
         cfg.update(labels=(3, 5), seeds={3: 1, 5: 1}, digits_seeds=1, source_epochs=1,
-                   source_size=600, test_size=100, steps=3, digits_labels=3)
+                   source_size=600, test_size=100, steps=3, tune_steps=2, digits_labels=3)
     return cfg
 
 
@@ -320,6 +325,7 @@ def run(quick: bool = False, out_dir: str | None = None) -> dict:
                     "classes 0-4 -> 5-9, and -> digits)", out_dir=out_dir, quick=quick)
     (x, y), (xt, yt) = lm.datasets.fashion_mnist.load_data(verbose=False)
     mean, std = float(x[y < 5].mean() / 255.0), float(x[y < 5].std() / 255.0)
+    cfg["background"] = -mean / std  # crops pad with black, as the images' background
 
     def prepare(images):
         return ((images[:, None].astype(np.float32) / 255.0) - mean) / std
@@ -332,8 +338,7 @@ def run(quick: bool = False, out_dir: str | None = None) -> dict:
     src_test = yt < 5
     source_accuracy = _accuracy(source, prepare(xt[src_test][:cfg["test_size"]]),
                                 yt[src_test][:cfg["test_size"]])
-    # the extractor reads a copy: its hooks stay on the layers it watches
-    extractor = lm.transfer.feature_extractor(_copy(source), list(PROBE_LAYERS))
+    extractor = lm.transfer.feature_extractor(source, list(PROBE_LAYERS))
     test_features = {"pixels": test_x, **extractor.predict(test_x)}
     runs = {n: {m: [] for m in METHODS} for n in cfg["labels"]}
     depth_runs = {n: {k: [] for k in test_features} for n in cfg["labels"]}
@@ -364,20 +369,24 @@ def run(quick: bool = False, out_dir: str | None = None) -> dict:
                 digit_runs[m].append(acc)
     digit_stats = {m: _summary(v) for m, v in digit_runs.items()}
     for key, value in {
-            "source net": "3 x (conv 3x3 no bias, batch norm, ReLU, max pool 2) with 32/64/128 "
-                          "maps, flatten (1152), FC 256, FC 128, softmax "
+            "source net": f"3 x (conv 3x3 no bias, batch norm, ReLU, max pool 2) with "
+                          f"{'/'.join(map(str, FILTERS))} maps, flatten "
+                          f"({source.get_layer(CUT).output_shape[0]}), FC 256, FC 128, softmax "
                           f"({source.count_params():,} parameters)",
             "source training": f"classes 0-4, {len(xs)} images, Adam lr {cfg['source_lr']:g} "
                                f"cosine-decayed over {cfg['source_epochs']} epochs, batch 128, "
-                               f"RandomCrop(2) + RandomFlip, seed {cfg['source_seed']}; test "
+                               f"RandomCrop(2) (black padding) + RandomFlip, seed "
+                               f"{cfg['source_seed']}; test "
                                f"accuracy on classes 0-4: {source_accuracy:.4f}",
             "input": f"pixels / 255 standardized with the source images' mean {mean:.4f} and "
                      f"std {std:.4f} (targets too)",
             "target training": f"{cfg['steps']} Adam steps (whole epochs), batch "
-                               f"{cfg['batch_size']} (all images when fewer), RandomCrop(2); "
+                               f"{cfg['batch_size']} (all images when fewer), RandomCrop(2) (black "
+                               f"padding); "
                                f"scratch and new head lr {cfg['lr']:g}; then fine_tune every "
                                f"layer at {cfg['fine_tune_lr']:g}, discriminative at "
-                               f"{cfg['discriminative_lr']:g} x {MULTIPLIERS} (head, block 3: 1)",
+                               f"{cfg['discriminative_lr']:g} x {MULTIPLIERS} (head, block 3: "
+                               f"1), {cfg['tune_steps']} steps each",
             "re-used layers": f"the source net up to '{CUT}' (its convolutional blocks)",
             "depth probes": f"softmax classifier on each layer's flattened output (Adam lr "
                             f"{cfg['lr']:g}, {cfg['steps']} steps, no augmentation)",
