@@ -296,15 +296,16 @@ class RBM(EstimatorMixin, nn.Module):
             visible=self.units, generator=self.random_state_)
         if self.persistent:
             self._chain = grad.chain
-        # gradient ascent on the log-likelihood: a descent step on -(G+ - G-); the weight
-        # decay applies to W only
+        # Gradient ascent on the log-likelihood is the deck's SGD rule at rate -lr on
+        # G = G+ - G- (W <- W + lr G + mu dW), with W's decay -lr * (-weight_decay W); the
+        # biases are not decayed.
         weight, *biases = self._params()
-        ascent = [grad.weight.neg(), grad.visible_bias.neg(), grad.hidden_bias.neg()]
+        grads = [grad.weight, grad.visible_bias, grad.hidden_bias]
         deltas = self._velocity if self.momentum else [None] * 3
-        for params, grads, steps, decay in (([weight], ascent[:1], deltas[:1], self.weight_decay),
-                                            (biases, ascent[1:], deltas[1:], 0.0)):
-            sgd_update(params, grads, None if steps[0] is None else steps, lr=lr,
-                       momentum=self.momentum, nesterov=False, weight_decay=decay)
+        for params, g, steps, decay in (([weight], grads[:1], deltas[:1], self.weight_decay),
+                                        (biases, grads[1:], deltas[1:], 0.0)):
+            sgd_update(params, g, None if steps[0] is None else steps, lr=-lr,
+                       momentum=self.momentum, nesterov=False, weight_decay=-decay)
         self.n_updates_ += 1
 
     def _monitor(self, v: Tensor) -> dict[str, float]:
