@@ -26,8 +26,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 # Test-only: torchvision's model definitions, to check lamina's torchvision name mapping
-# (--no-deps: it must never pull another torch; tests skip when it is absent).
-	$(PY) -m pip install --quiet --no-deps -c constraints.txt torchvision==0.28.0
+# (--no-deps: it must never pull another torch; tests skip when it is absent). Kept out of
+# site-packages: its compiled ops do not load on the CPU torch, and torchmetrics (under
+# Lightning, a benchmark peer) would fail importing it; the tests add the folder to sys.path.
+	-$(PY) -m pip uninstall --quiet -y torchvision 2>/dev/null
+	$(PY) -m pip install --quiet --no-deps --upgrade --target $(VENV)/test-only \
+		-c constraints.txt torchvision==0.28.0
 	touch $(STAMP)
 
 # Fashion-MNIST from Debian's dataset-fashion-mnist, when missing and apt is usable.

@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -24,7 +25,13 @@ TOL = 1e-5
 
 @pytest.fixture(scope="module")
 def tvm():
-    """torchvision's model definitions (its compiled ops do not load on the CPU torch)."""
+    """torchvision's model definitions (its compiled ops do not load on the CPU torch).
+
+    ``make setup`` installs it into ``.venv/test-only``, out of site-packages, where
+    torchmetrics (under Lightning) would import it and fail."""
+    extra = Path(sys.prefix) / "test-only"
+    if extra.is_dir() and str(extra) not in sys.path:
+        sys.path.append(str(extra))
     sys.modules.setdefault("torchvision._meta_registrations",
                            types.ModuleType("torchvision._meta_registrations"))
     return pytest.importorskip("torchvision.models")
