@@ -56,6 +56,7 @@ MAX_DOWNLOAD_BYTES = 2**30
 #: Seconds a whole download may take by default.
 DEFAULT_DEADLINE = 1800.0
 _SHA256 = re.compile(r"(sha256:)?[0-9a-fA-F]{64}")
+_HEX_PREFIX = re.compile(r"[0-9a-fA-F]{8,64}")
 _SYSTEM_ROOT = "/usr/share/datasets"
 
 
@@ -191,7 +192,7 @@ def _read_into(response: IO[bytes], f: IO[bytes], url: str, bar: tqdm, cap: int,
 
 def download(url: str, dest: str, sha256: str, *, timeout: float = 30.0,
              deadline: float = DEFAULT_DEADLINE, size: int | None = None,
-             verbose: bool = True) -> str:
+             verbose: bool = True, prefix: bool = False) -> str:
     """Download ``url`` to ``dest``, verifying its SHA-256; write nothing on failure.
 
     The body is streamed into a temporary file beside ``dest`` while it is
@@ -209,6 +210,9 @@ def download(url: str, dest: str, sha256: str, *, timeout: float = 30.0,
         size: the file's size in bytes, if known: a larger body is refused. Defaults
             to None, allowing up to :data:`MAX_DOWNLOAD_BYTES`.
         verbose: whether to show a progress bar. Defaults to True.
+        prefix: ``sha256`` is only the start of the digest, at least 8 hex digits (what
+            ``torch.hub`` file names carry, where the full digest is unpublished).
+            Defaults to False.
 
     Returns:
         ``dest``.
@@ -227,7 +231,12 @@ def download(url: str, dest: str, sha256: str, *, timeout: float = 30.0,
         't10k-labels-idx1-ubyte.gz'
     """
     _check_url(url, "download")
-    _check_sha256(os.path.basename(str(dest)), sha256, "download")
+    if prefix:
+        if not isinstance(sha256, str) or not _HEX_PREFIX.fullmatch(sha256):
+            raise ValueError(message("With `prefix=True`, `sha256` of download must be at "
+                                     "least 8 hex digits.", received=f"{sha256!r}"))
+    else:
+        _check_sha256(os.path.basename(str(dest)), sha256, "download")
     _check_number("timeout", timeout, "download")
     _check_number("deadline", deadline, "download")
     cap = MAX_DOWNLOAD_BYTES if size is None else _check_number("size", size, "download",
@@ -254,11 +263,14 @@ def download(url: str, dest: str, sha256: str, *, timeout: float = 30.0,
                    disable=quiet, leave=False)
         with bar, atomic_open(dest, "wb") as f:
             got, got_size = _read_into(response, f, url, bar, cap, until)
-            if got != _hex(sha256):
+            want = sha256.lower() if prefix else _hex(sha256)
+            if not (got.startswith(want) if prefix else got == want):
+                kind = "the SHA-256 prefix in its name" if prefix else "its SHA-256 checksum"
                 raise ValueError(message(
-                    f"The file downloaded from '{url}' does not match its SHA-256 checksum, so "
-                    f"nothing was written to '{directory}'.",
-                    expected=f"sha256 {_hex(sha256)}", received=f"sha256 {got} ({got_size} bytes)",
+                    f"The file downloaded from '{url}' does not match {kind}, so nothing was "
+                    f"written to '{directory}'.",
+                    expected=f"sha256 {want}{'...' if prefix else ''}",
+                    received=f"sha256 {got} ({got_size} bytes)",
                     fix="The server or a proxy served a different file: try again later, or pass "
                         "`base_url=` a mirror you trust."))
     return dest

@@ -14,24 +14,18 @@ to map). Files are read without running code: safetensors, or ``torch.load`` wit
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import re
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from lamina import saving
-from lamina._io import atomic_open, read_safetensors, read_safetensors_header
+from lamina._io import read_safetensors, read_safetensors_header
 from lamina.datasets._download import (
-    DEFAULT_DEADLINE,
-    DownloadError,
-    _read_into,
     default_cache_dir,
     download,
 )
@@ -370,35 +364,7 @@ def _fetch(url: str, sha256: str | None, prefix: str, max_bytes: int | None,
             f"unverified file.", fix="Pass `load_pretrained(model, url, sha256='<64 hex "
                                      "digits>')`, or download the file yourself and pass "
                                      "its path."))
-    return _download_prefix(url, dest, prefix, max_bytes, verbose)
-
-
-def _download_prefix(url: str, dest: str, prefix: str, max_bytes: int | None,
-                     verbose: bool, timeout: float = 30.0) -> str:
-    """``download`` for torchvision's files, whose full SHA-256 is unpublished: the digest
-    must start with the file name's hash prefix (``torch.hub``'s check). Same streaming,
-    size cap, deadline and atomic placement."""
-    cap = max_bytes or 2**31
-    until = time.monotonic() + DEFAULT_DEADLINE
-    request = urllib.request.Request(url, headers={"User-Agent": "lamina"})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except (OSError, http.client.HTTPException, ValueError) as err:
-        raise DownloadError(f"Could not download '{url}': {getattr(err, 'reason', err)}.") \
-            from err
-    with response:
-        bar = tqdm(total=None, unit="B", unit_scale=True, desc=os.path.basename(dest),
-                   disable=not verbose, leave=False)
-        with bar, atomic_open(dest, "wb") as f:
-            got, size = _read_into(response, f, url, bar, cap, until)
-            if not got.startswith(prefix.lower()):
-                raise ValueError(message(
-                    f"The file downloaded from '{url}' does not match the SHA-256 prefix in "
-                    f"its name, so nothing was written.", expected=f"sha256 {prefix}...",
-                    received=f"sha256 {got} ({size} bytes)",
-                    fix="The server or a proxy served a different file: try again later, or "
-                        "set $LAMINA_WEIGHTS_URL to a mirror you trust."))
-    return dest
+    return download(url, dest, prefix, size=max_bytes, verbose=verbose, prefix=True)
 
 
 def _resolve(model: nn.Module, source, variant: str | None, sha256: str | None,
