@@ -31,7 +31,12 @@ __all__ = ["ExecutionPlan", "Settings", "DEFAULT_SETTINGS", "plan_for", "check_s
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """The user's switches, as ``compile`` received them (validated by :func:`check_switch`)."""
+    """The user's switches, as ``compile`` received them (validated by :func:`check_switch`).
+
+    Example:
+        >>> Settings(jit=True).channels_last, Settings(fast=False).fast
+        ('auto', False)
+    """
 
     fast: bool = True
     jit: bool = False
@@ -179,8 +184,9 @@ def plan_for(model: nn.Module, device: torch.device, settings: Settings, *,
 def _compiled_step(trainer, model, device, settings: Settings, planned: list):
     """The trainer's compiled step, made on its first ``fit`` and kept for the next ones."""
     if trainer.compiled_step is None:
-        options = inductor_options(model, device, cuda_graphs_for(device, True,
-                                                                  settings.cuda_graphs))
+        # (on a CPU compile already warned about cuda_graphs=True)
+        graphs = device.type == "cuda" and cuda_graphs_for(device, True, settings.cuda_graphs)
+        options = inductor_options(model, device, graphs)
         # Traced inside torch.func.grad, Dynamo drops an autograd.Function's backward
         # (pytorch/pytorch#193279): nets whose plan uses lamina's kernels, and conv nets
         # (where the whole step measured no faster), keep the forward graph.

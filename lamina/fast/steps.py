@@ -118,6 +118,13 @@ class WholeStep:
     (batch-norm statistics update), and the learning rates enter as 0-d tensors swapped into
     the param groups around the call, so a schedule does not recompile. The first step runs
     eagerly to create the optimizer's state. Freezing or unfreezing a layer traces again.
+
+    Example:
+        >>> import lamina as lm
+        >>> model = lm.zoo.MLP((8,), outputs=3, input_shape=(4,))
+        >>> model.compile(optimizer=lm.optimizers.SGD(0.1), loss="mse", jit=True)
+        >>> WholeStep(model._trainer, None).failed
+        False
     """
 
     def __init__(self, trainer, options: dict | None):
@@ -160,23 +167,9 @@ class WholeStep:
             torch.compiler.cudagraph_mark_step_begin()
         if self.failed:
             return self.fallback(x, y)
-        out = self._run(x, y)
-        if out == "eager":
-            self.trainer.train_step(x, y)  # a batch of another size: cheaper than recompiling
-        elif out is None:
-            self.fallback(x, y)  # compiling failed just now
-        else:
-            self.trainer.track(*out)
-
-    def _run(self, x: Tensor, y: Tensor):
-        trainable = tuple(p.requires_grad for p in self.trainer.model.parameters())
-        if self.compiled is None or trainable != self.trainable:
-            self._trace(trainable, x.shape[0])
-            run = self.step  # eagerly: creates the optimizer state the graph then finds
-        elif x.shape[0] != self.batch_size:
-            return "eager"
-        else:
-            run = self.compiled
+        run = self._function_for(x)
+        if run is None:  # a batch of another size: eager is cheaper than recompiling
+            return self.trainer.train_step(x, y)
         groups = self.trainer.optimizer.param_groups
         rates = self._swap_in_rate_tensors(groups)
         try:
@@ -184,13 +177,23 @@ class WholeStep:
         except Exception as err:  # noqa: BLE001 - the forward-only graph may still compile
             warnings.warn(f"`jit=True`: the whole training step could not be compiled "
                           f"({_first_line(err)}); compiling the forward pass and loss only.",
-                          LaminaWarning, stacklevel=5)
+                          LaminaWarning, stacklevel=4)
             self.failed = True
-            return None
+            return self.fallback(x, y)
         finally:
             for group, rate in zip(groups, rates):
                 group["lr"] = rate
-        return out, y, loss, reg
+        self.trainer.track(out, y, loss, reg)
+
+    def _function_for(self, x: Tensor):
+        """The step to run: traced afresh (and run eagerly once, which creates the optimizer
+        state the graph then finds) when new or when the trainable weights changed; None for
+        a batch of another size."""
+        trainable = tuple(p.requires_grad for p in self.trainer.model.parameters())
+        if self.compiled is None or trainable != self.trainable:
+            self._trace(trainable, x.shape[0])
+            return self.step
+        return self.compiled if x.shape[0] == self.batch_size else None
 
     def _swap_in_rate_tensors(self, groups: list) -> list:
         """Give each group its rate as a 0-d tensor, refilled only when it changed; returns
