@@ -138,8 +138,6 @@ class Trainer:
                             shuffle=shuffle, device=self.device,
                             loss_name=getattr(self.loss_fn, "name", ""),
                             validation_split=validation_split, validation_data=validation_data)
-        if owner == "fit":  # the optimizer gets the trainable parameters (again, if changed)
-            binding.bind(self.optimizer, self.model, self.lr_multipliers)
         self.penalties.collect()
         return data, val
 
@@ -166,6 +164,8 @@ class Trainer:
         data, val = self._prepare(x, y, owner="fit", batch_size=batch_size, shuffle=shuffle,
                                   validation_split=validation_split,
                                   validation_data=validation_data)
+        # the optimizer gets the trainable parameters (again, if a layer was (un)frozen)
+        binding.bind(self.optimizer, self.model, self.lr_multipliers)
         history = History()
         extra = [ProgressBar(verbose)] if verbose else []
         cbs = CallbackList([history, *callbacks, *extra], model=self.model, params={
