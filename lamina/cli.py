@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import lamina
+
 __all__ = ["main"]
 
 
@@ -14,8 +16,6 @@ def main(argv=None) -> int:
         >>> main(["--version"])  # doctest: +SKIP
         lamina 0.1.0
     """
-    import lamina
-
     parser = argparse.ArgumentParser(prog="lamina", description="lamina command line")
     parser.add_argument("--version", action="version", version=f"lamina {lamina.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)

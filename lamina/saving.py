@@ -39,8 +39,9 @@ from lamina._io import (
     read_safetensors_header,
 )
 from lamina.errors import FileFormatError, LaminaWarning, message
-from lamina.layers.base import LAYERS, Layer
+from lamina.layers.base import Layer
 from lamina.layers.freezing import frozen_state, restore_frozen
+from lamina.layers.serialization import _check_entry, _short, layer_from_config, layer_to_config
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "layer_to_config",
            "layer_from_config", "layer_keys", "read_safetensors", "FORMAT_VERSION",
@@ -53,56 +54,6 @@ FORMAT_VERSION = 1
 MAX_SAMPLE_BYTES = 2**23
 _MAX_CONFIG_DEPTH = 64
 
-
-def layer_to_config(layer: nn.Module) -> dict[str, Any]:
-    """``{"class": name, "config": {...}}`` for a lamina layer.
-
-    Example:
-        >>> from lamina import layers
-        >>> layer_to_config(layers.Dense(3, name="d"))["class"]
-        'Dense'
-    """
-    if not isinstance(layer, Layer):
-        raise TypeError(
-            f"Cannot save a model holding a plain torch module ({type(layer).__name__}): its "
-            f"architecture has no config. Save its weights with `model.save_weights(path)`, "
-            f"or write it as a lamina Layer.")
-    return {"class": LAYERS.name_of(type(layer)), "config": layer.get_config()}
-
-
-def _check_entry(entry: Any) -> None:
-    if (not isinstance(entry, dict) or not isinstance(entry.get("class"), str)
-            or not isinstance(entry.get("config"), dict)):
-        raise ValueError(message(
-            "A layer entry of a model config is malformed.",
-            expected='{"class": "<layer class name>", "config": {...}}',
-            received=_short(entry),
-            fix="Write configs with `layer_to_config(layer)` / `model.get_config()`."))
-
-
-def layer_from_config(entry: dict[str, Any]) -> Layer:
-    """Inverse of :func:`layer_to_config` (classes are found in the layer registry).
-
-    Lamina's layers are found by class name, other ``Layer`` subclasses by their
-    module-qualified name (``"mymodule.MyLayer"``), as :func:`layer_to_config` writes them.
-
-    Raises:
-        ValueError: if ``entry`` is not ``{"class": str, "config": dict}`` or names no
-            registered layer class.
-
-    Example:
-        >>> from lamina import layers
-        >>> layer_from_config({"class": "Dense", "config": {"units": 3}}).units
-        3
-    """
-    _check_entry(entry)
-    cls = LAYERS.lookup(entry["class"])
-    return cls.from_config(dict(entry["config"]))
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _tensors(model: nn.Module) -> dict[str, torch.Tensor]:

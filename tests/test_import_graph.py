@@ -2,7 +2,9 @@
 
 The graph is read from the source with ``ast`` (every ``import`` and ``from ... import`` at any
 depth), so an import hidden in a function body to dodge a circle counts as much as one at
-the top of a module. Optional heavy dependencies are not lamina modules and do not matter.
+the top of a module. Importing ``lamina.a.b`` runs ``lamina/a/__init__.py`` first, so that
+package counts too (except for its own modules, and except the root facade ``lamina``).
+Only the modules that need an optional heavy dependency may be imported inside a function.
 """
 
 from __future__ import annotations
@@ -37,12 +39,26 @@ def _runtime_nodes(tree: ast.AST):
     return (node for node in ast.walk(tree) if id(node) not in skip)
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Module -> the lamina modules it imports (a package import counts as its ``__init__``)."""
+#: lamina modules that need matplotlib (``lamina.viz``) or start the demo: the ones that may
+#: be imported inside a function, so that ``import lamina`` does not pull them in.
+OPTIONAL = ("lamina.viz", "lamina.demo")
+
+
+def _function_imports(tree: ast.AST) -> set[int]:
+    """Ids of the import nodes inside a function body."""
+    return {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))}
+
+
+def import_graph(lazy: list | None = None) -> dict[str, set[str]]:
+    """Module -> the lamina modules it imports (a package import counts as its ``__init__``,
+    and so do the packages above the imported module). ``lazy`` collects
+    ``(module, target)`` for imports inside functions."""
     files = {_module_name(p): p for p in ROOT.rglob("*.py")}
     graph: dict[str, set[str]] = {name: set() for name in files}
     for name, path in files.items():
         tree = ast.parse(path.read_text(), str(path))
+        in_functions = _function_imports(tree)
         for node in _runtime_nodes(tree):
             targets = []
             if isinstance(node, ast.Import):
@@ -55,8 +71,19 @@ def import_graph() -> dict[str, set[str]]:
             for target in targets:
                 while target and target not in files:  # lamina.x.y.attr -> lamina.x.y
                     target = target.rpartition(".")[0]
-                if target.startswith("lamina") and target != name:
-                    graph[name].add(target)
+                if not target.startswith("lamina") or target == name:
+                    continue
+                if id(node) in in_functions and lazy is not None:
+                    lazy.append((name, target))
+                if id(node) in in_functions and target.startswith(OPTIONAL):
+                    continue  # an optional dependency, loaded when used
+                graph[name].add(target)
+                parts = target.split(".")
+                for i in range(2, len(parts)):  # the packages run on the way
+                    package = ".".join(parts[:i])
+                    if package in files and not (name == package
+                                                 or name.startswith(package + ".")):
+                        graph[name].add(package)
     return graph
 
 
@@ -98,6 +125,13 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_cycle_finder_finds_a_planted_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_imports_inside_functions_are_only_for_optional_dependencies():
+    lazy: list = []
+    import_graph(lazy)
+    hidden = [(m, t) for m, t in lazy if not t.startswith(OPTIONAL)]
+    assert not hidden, f"lamina modules imported inside functions: {hidden}"
 
 
 def test_lamina_has_no_import_cycle():

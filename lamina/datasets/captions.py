@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lamina._validation import check_positive_int
+from lamina.datasets import fashion_mnist
 from lamina.errors import message
 
 __all__ = ["CLASS_WORDS", "RELATIONS", "Vocabulary", "CaptionedGrids", "grid_vocabulary",
@@ -267,7 +268,5 @@ def fashion_grids(n: int, *, train: bool = True, seed=0, path=None) -> Captioned
         >>> grids.images.shape, grids.captions[0]  # doctest: +SKIP
         ((100, 1, 56, 56), 'a trouser above a pullover')
     """
-    from lamina.datasets import fashion_mnist
-
     (x, y), (xt, yt) = fashion_mnist.load_data(path, verbose=False)
     return caption_grids(x, y, n, seed=seed) if train else caption_grids(xt, yt, n, seed=seed)

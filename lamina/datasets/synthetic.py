@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from lamina._validation import check_positive_int
+from lamina.datasets import fashion_mnist
 from lamina.errors import message
 
 __all__ = ["scenes"]
@@ -25,8 +26,6 @@ def _rng(seed) -> np.random.Generator:
 def _check_source(source, size: int):
     """``(images float32 (M, h, w) in [0, 1], labels int64 (M,))`` from the user's pair."""
     if source is None:
-        from lamina.datasets import fashion_mnist
-
         source = fashion_mnist.load_data(verbose=False)[0]
     try:
         images, labels = source

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+import lamina
 from lamina._io import atomic_open
 
 __all__ = ["Report", "machine_description", "default_out_dir"]
@@ -24,8 +25,6 @@ def machine_description() -> str:
         >>> "torch" in machine_description()
         True
     """
-    import lamina
-
     device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
               else f"CPU {platform.processor() or platform.machine()}")
     return (f"{device}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads; "

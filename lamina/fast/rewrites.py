@@ -32,7 +32,7 @@ __all__ = ["Rewrite", "tiled_pooling", "correlation_conv", "pool_before_relu", "
 
 
 class Rewrite(NamedTuple):
-    """``module.<attr>`` replaced by ``function`` bound to the module."""
+    """``module.<attr>`` replaced by ``function`` bound to the module (see :func:`apply`)."""
 
     module: nn.Module
     attr: str
@@ -40,7 +40,17 @@ class Rewrite(NamedTuple):
 
 
 def apply(rewrites: list[Rewrite]) -> None:
-    """Install the rewrites (instance attributes shadowing the class's methods)."""
+    """Install the rewrites (instance attributes shadowing the class's methods).
+
+    Example:
+        >>> import lamina as lm
+        >>> net = lm.Sequential([lm.layers.MaxPool2D(2)], input_shape=(1, 4, 4))
+        >>> planned = tiled_pooling(net); apply(planned)
+        >>> "forward" in vars(net.layers[0])
+        True
+        >>> undo(planned); "forward" in vars(net.layers[0])
+        False
+    """
     for module, attr, function in rewrites:
         module.__dict__[attr] = types.MethodType(function, module)
 

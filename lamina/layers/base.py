@@ -149,7 +149,13 @@ class Layer(nn.Module):
         self.mark_built()
 
     def mark_built(self) -> None:
-        """Mark the layer built and drop the hook that builds it on its first call."""
+        """Mark the layer built and drop the hook that builds it on its first call.
+
+        Example:
+            >>> from lamina import layers
+            >>> flat = layers.Flatten(); flat.mark_built(); flat.built
+            True
+        """
         self.built = True
         if self._lazy_hook is not None:
             self._lazy_hook.remove()

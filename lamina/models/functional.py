@@ -19,10 +19,10 @@ from lamina._validation import check_positive_int
 from lamina.errors import LaminaWarning, message
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import format_shape
+from lamina.layers.serialization import layer_from_config, layer_to_config
 from lamina.layers.symbolic import Input, Node, SymbolicTensor, call_symbolic
 from lamina.models.logits import final_activation, without_activation
 from lamina.models.model import Model
-from lamina.saving import layer_from_config, layer_to_config
 from lamina.training.tensors import to_tensor
 
 __all__ = ["Input", "SymbolicTensor", "Node", "Functional", "call_symbolic"]

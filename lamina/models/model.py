@@ -341,7 +341,13 @@ class Model(Layer):
 
     @property
     def output(self):
-        """The symbolic output of a functional model or of a built ``Sequential``."""
+        """The symbolic output of a functional model or of a built ``Sequential``.
+
+        Example:
+            >>> import lamina as lm
+            >>> lm.Sequential([lm.layers.Dense(3)], input_shape=(2,)).output.shape
+            (3,)
+        """
         return self._symbolic("output")
 
     def _symbolic(self, which: str):

@@ -11,10 +11,10 @@ from lamina._validation import check_shape
 from lamina.errors import message
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import format_shape
+from lamina.layers.serialization import layer_from_config, layer_to_config
 from lamina.layers.symbolic import Input, Node, SymbolicTensor
 from lamina.models.logits import final_activation, without_activation
 from lamina.models.model import Model
-from lamina.saving import layer_from_config, layer_to_config
 
 __all__ = ["Sequential"]
 

@@ -13,7 +13,7 @@ from lamina.functional import recurrent as R
 from lamina.layers.recurrent.rnn import RecurrentLayer
 
 __all__ = ["split_model", "recurrent_layers", "pure_step", "resolve_loss", "apply_head",
-           "as_data", "check_sequences", "takes_ids"]
+           "as_data", "check_sequences"]
 
 
 def recurrent_layers(model: nn.Module) -> list[RecurrentLayer]:
@@ -94,14 +94,6 @@ def check_plain(rnn: RecurrentLayer, owner: str) -> None:
         raise ValueError(message(
             f"{owner} does not model dropout; layer '{rnn.name}' has dropout active.",
             fix="Call `model.eval()` first, or build the layer without dropout."))
-
-
-def takes_ids(model: nn.Module) -> bool:
-    """Whether ``model`` starts with an ``Embedding`` (its input is integer token ids)."""
-    from lamina.layers.recurrent.embedding import Embedding
-
-    layers = list(getattr(model, "layers", [model]))
-    return bool(layers) and isinstance(layers[0], Embedding)
 
 
 def as_data(data, name: str, owner: str, model: nn.Module, *, integers: bool = False) -> Tensor:

@@ -27,9 +27,9 @@ from lamina.recurrent._model import (
     check_sequences,
     recurrent_layers,
     resolve_loss,
-    takes_ids,
 )
 from lamina.training.history import History
+from lamina.training.tensors import first_embedding
 
 __all__ = ["carry_gradients", "get_states", "set_states", "reset_states", "sequence_loss",
            "TruncatedBPTT", "truncated_bptt"]
@@ -177,9 +177,10 @@ class TruncatedBPTT:
                 is read; the weights have then been updated with it).
         """
         owner = "truncated_bptt"
-        x = as_data(x, "x", owner, self.model, integers=takes_ids(self.model))
+        ids = first_embedding(self.model) is not None
+        x = as_data(x, "x", owner, self.model, integers=ids)
         y = as_data(y, "y", owner, self.model, integers=True)
-        if x.dim() != (2 if takes_ids(self.model) else 3) or y.shape[:2] != x.shape[:2]:
+        if x.dim() != (2 if ids else 3) or y.shape[:2] != x.shape[:2]:
             raise ValueError(message(
                 "TruncatedBPTT.fit takes streams x of shape (N, L, features) (token ids (N, L) "
                 "for a model that starts with an Embedding) and per-step targets y of shape "

@@ -90,7 +90,14 @@ class Accumulators:
 
 
 class RunningLogs(Mapping):
-    """Batch logs read lazily: a value syncs with the device only when it is looked up."""
+    """Batch logs read lazily: a value syncs with the device only when it is looked up.
+
+    Example:
+        >>> acc = Accumulators([]); logs = RunningLogs(acc)
+        >>> acc.track(torch.zeros(2, 1), torch.zeros(2), torch.tensor(0.25), None)
+        >>> logs["loss"]
+        0.25
+    """
 
     def __init__(self, accumulators: Accumulators):
         self._acc = accumulators

@@ -24,6 +24,7 @@ from lamina._validation import (
     check_probability,
     check_verbose,
 )
+from lamina.callbacks.base import Callback
 from lamina.errors import LaminaWarning, message
 from lamina.layers.input_spec import format_shape
 from lamina.training.targets import check_targets
@@ -278,8 +279,6 @@ def check_fit_arguments(*, batch_size, epochs, verbose, validation_split, shuffl
         ...                     checkpoint_every=None, augment=None)
         (8, 2, 1, 0.0, False, [], 0)
     """
-    from lamina.callbacks.base import Callback  # the callbacks package imports the models
-
     if augment is not None and not callable(augment):
         raise TypeError(message("Argument `augment` of fit must be a callable on a batch "
                                 "tensor (e.g. lm.augment.RandomFlip()).",

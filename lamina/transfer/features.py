@@ -84,6 +84,8 @@ class FeatureExtractor(Model):
             >>> feature_extractor(net, ["hidden"]).predict(np.zeros((5, 3)))["hidden"].shape
             (5, 4)
         """
+        # Not through the execution plan: its rewrites may run a named layer without its
+        # activation (ReLU after pooling), which the hooks here would read.
         batch_size = check_positive_int("batch_size", batch_size, "predict")
         device = next((p.device for p in self.parameters()), torch.device("cpu"))
         data = make_data(x, None, owner="predict", batch_size=batch_size, device=device)

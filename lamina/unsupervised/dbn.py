@@ -29,6 +29,7 @@ from lamina.unsupervised._base import (
     like_input,
     make_generator,
 )
+from lamina.unsupervised.autoencoders import StackedAutoencoder
 from lamina.unsupervised.rbm import RBM, _check_steps
 
 __all__ = ["DBN"]
@@ -236,8 +237,6 @@ class DBN(EstimatorMixin, nn.Module):
         Returns:
             A built :class:`lamina.unsupervised.StackedAutoencoder`.
         """
-        from lamina.unsupervised.autoencoders import StackedAutoencoder
-
         if not len(self.rbms):
             raise ValueError(message("This DBN is not pretrained yet, so `to_autoencoder` "
                                      "cannot run.", fix="Call `dbn.pretrain(x)` first."))

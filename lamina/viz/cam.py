@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lamina.errors import message
+from lamina.layers.conv import Conv2D
+from lamina.models.model import Model
 from lamina.viz._mpl import pyplot
 
 __all__ = ["class_activation_map", "plot_class_activation_map"]
@@ -219,15 +221,11 @@ def _as_batch(x, model: nn.Module) -> tuple[Tensor, bool]:
 
 
 def _is_conv(module: nn.Module) -> bool:
-    from lamina.layers import Conv2D
-
     return isinstance(module, (nn.Conv2d, Conv2D))
 
 
 def _units(model: nn.Module) -> list[nn.Module]:
     """The model's layers in order: containers (and the root) opened, everything else whole."""
-    from lamina.models.model import Model
-
     def walk(module: nn.Module, root: bool) -> list[nn.Module]:
         children = list(module.children())
         is_container = isinstance(module, (nn.Sequential, nn.ModuleList, nn.ModuleDict, Model))

@@ -12,6 +12,7 @@ from lamina.layers.input_spec import InputSpec
 from lamina.layers.pooling import GlobalAvgPool2D, GlobalMaxPool2D
 from lamina.models.model import Model
 from lamina.models.sequential import Sequential
+from lamina.transfer.pretrained import load_pretrained
 
 __all__ = ["check_image_shape", "resolve_small_input", "check_num_classes", "GraphModel",
            "check_head", "assemble", "head_args_doc"]
@@ -151,8 +152,6 @@ def assemble(features: list, head: list, input_shape: tuple, name: str, *, inclu
         layers.append(pool(name="global_pool"))
     model = Sequential(layers, input_shape=input_shape, name=name)
     if weights is not None:
-        from lamina.transfer.pretrained import load_pretrained  # lamina.transfer imports zoo
-
         load_pretrained(model, weights, variant=variant)
     return model
 

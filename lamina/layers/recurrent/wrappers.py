@@ -19,6 +19,7 @@ from lamina.errors import message
 from lamina.layers.base import Layer
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.recurrent.rnn import RecurrentLayer, resolve_mask, reverse_sequences
+from lamina.layers.serialization import layer_from_config, layer_to_config
 
 __all__ = ["Bidirectional", "TimeDistributed", "RepeatVector"]
 
@@ -28,8 +29,6 @@ _MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
 def _from_config_dict(layer):
     """A layer, or a new one from a ``{"class": ..., "config": ...}`` dict (``layer_to_config``)."""
     if isinstance(layer, dict):
-        from lamina.saving import layer_from_config
-
         return layer_from_config(layer)
     return layer
 
@@ -130,16 +129,12 @@ class Bidirectional(Layer):
         return [y_f, y_b]
 
     def get_config(self) -> dict[str, Any]:
-        from lamina.saving import layer_to_config
-
         return {"layer": layer_to_config(self.forward_layer),
                 "merge_mode": None if self.merge_mode == "none" else self.merge_mode,
                 **super().get_config()}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bidirectional:
-        from lamina.saving import layer_from_config
-
         config = dict(config)
         return cls(layer_from_config(config.pop("layer")), **config)
 
@@ -197,14 +192,10 @@ class TimeDistributed(Layer):
         return y.reshape(n, steps, *y.shape[1:])
 
     def get_config(self) -> dict[str, Any]:
-        from lamina.saving import layer_to_config
-
         return {"layer": layer_to_config(self.layer), **super().get_config()}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
-        from lamina.saving import layer_from_config
-
         config = dict(config)
         return cls(layer_from_config(config.pop("layer")), **config)
 
