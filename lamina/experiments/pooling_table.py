@@ -25,7 +25,7 @@ from lamina import layers
 from lamina.experiments._report import Report
 from lamina.viz._mpl import pyplot
 
-__all__ = ["run", "build", "error_ratios", "VARIANTS", "PUBLISHED"]
+__all__ = ["run", "build", "error_ratios", "targets", "VARIANTS", "PUBLISHED"]
 
 #: variant -> description of one stage
 VARIANTS = {
@@ -122,28 +122,64 @@ def _ratio_table(report: Report, title: str, test_accuracy: dict) -> None:
 
 
 def _figure(report: Report, curves: dict, dataset: str) -> None:
+    """Test accuracy per epoch: the mean over the seeds, shaded from the lowest to the highest."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    for variant, curve in curves.items():
-        ax.plot(range(1, len(curve) + 1), curve, marker="o", label=VARIANTS[variant])
+    for variant, runs in curves.items():
+        epochs = range(1, len(runs[0]) + 1)
+        per_epoch = list(zip(*runs))
+        ax.plot(epochs, [sum(e) / len(e) for e in per_epoch], marker="o", label=VARIANTS[variant])
+        if len(runs) > 1:
+            ax.fill_between(epochs, [min(e) for e in per_epoch], [max(e) for e in per_epoch],
+                            alpha=0.2)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy")
+    ax.set_ylabel("test accuracy" + (f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""))
     ax.set_title(dataset)
     ax.legend()
     report.figure(fig, f"test_accuracy_{dataset.lower().replace('-', '_')}.png")
     plt.close(fig)
 
 
+def targets(test_accuracy: dict) -> dict:
+    """Issue 22's restatement of deck 004's table for Fashion-MNIST, on mean test accuracies:
+    stride-2 error <= 1.37 x max pool's (the deck's own ratio, 1.69 % / 1.23 %), conv +
+    stride-2 conv within 1 point of max pool, every variant >= 0.90.
+
+    Example:
+        >>> targets({"max_pool": 0.91, "stride_2": 0.90, "conv3x3_stride_2": 0.912})
+        {'stride_2_error_ratio': True, 'conv3x3_within_1_point': True, 'all_above_0.90': True}
+    """
+    ratio = error_ratios(test_accuracy)["stride_2"]
+    gap = abs(test_accuracy["conv3x3_stride_2"] - test_accuracy["max_pool"])
+    return {"stride_2_error_ratio": ratio <= _deck_error_ratios()["stride_2"],
+            "conv3x3_within_1_point": gap <= 0.01,
+            "all_above_0.90": min(test_accuracy.values()) >= 0.90}
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def _sd(values) -> float:
+    values = list(values)
+    mean = _mean(values)
+    return (sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)) ** 0.5
+
+
 def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 25,
         batch_size: int = 128, lr: float = 2e-3, weight_decay: float = 0.05,
-        augment: bool = False, seed: int = 0) -> dict:
-    """Train the three variants; returns ``{"test_accuracy": {variant: acc}, "train_accuracy":
-    {...}, "seconds": {...}}`` on Fashion-MNIST (and the same under ``"mnist"`` when MNIST's
-    files are found).
+        augment: bool = False, seeds=(0, 1, 2, 3)) -> dict:
+    """Train the three variants once per seed; returns, on Fashion-MNIST, ``{"test_accuracy":
+    {variant: mean over the seeds}, "train_accuracy": {...}, "seconds": {...},
+    "error_ratios": {variant: mean test error / max pool's}, "test_accuracy_sd": {...},
+    "per_seed": {seed: {"test_accuracy": {...}, "train_accuracy": {...}}}, "targets":
+    {name: bool}}`` (see :func:`targets`), and the same under ``"mnist"`` when MNIST's files
+    are found.
 
     AdamW (Adam with decoupled ``weight_decay``; plain Adam when it is 0) at ``lr`` with a
     cosine decay to 0 over ``epochs``, batches of ``batch_size``; every variant starts from
-    seed ``seed``. ``augment``: random crops of the 2-pixel padded images (and horizontal
+    the same seed. ``augment``: random crops of the 2-pixel padded images (and horizontal
     flips on Fashion-MNIST) inside ``fit``.
 
     Measured on Fashion-MNIST, test accuracy (max pool / stride 2 / conv + stride-2 conv, %;
@@ -171,19 +207,21 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 25,
     256 for 30 epochs 90.4; batch 32 at lr 1e-3 90.1; 25 epochs, decay 0.05 and label
     smoothing 90.5. The strided net stays about 1.2 points behind on this harder set on
     average, as Springenberg et al.'s "Strided-CNN-C" stayed behind their nets that keep an
-    extra convolution. In errors (:func:`error_ratios`, in the report) the gap is smaller
-    than the deck's own: over the four NHWC seeds the stride-2 net makes 1.13 x the max-pool
-    net's test errors (9.96 % vs 8.84 %), the deck's MNIST table 1.37 x (1.69 % vs 1.23 %);
-    1 point on Fashion-MNIST is 1.11 x.
-    ``quick=True``: 1500 training and 500 test images, one epoch.
+    extra convolution. In errors (:func:`error_ratios`) the gap is smaller than the deck's
+    own: over the four NHWC seeds the stride-2 net makes 1.13 x the max-pool net's test
+    errors (9.96 % vs 8.84 %), the deck's MNIST table 1.37 x (1.69 % vs 1.23 %); 1 point on
+    Fashion-MNIST is 1.11 x. The latest full run's numbers are in
+    ``docs/experiments/pooling_table/report.md``.
+    ``quick=True``: 1500 training and 500 test images, one epoch, the first seed only.
 
     Example:
         >>> sorted(run(quick=True)["test_accuracy"])  # doctest: +SKIP
         ['conv3x3_stride_2', 'max_pool', 'stride_2']
     """
     epochs = 1 if quick else epochs
+    seeds = list(seeds)[:1] if quick else list(seeds)
     settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr,
-                "weight_decay": weight_decay, "seed": seed}
+                "weight_decay": weight_decay}
     report = Report("pooling_table", "Is max pooling required? (deck 004)", out_dir=out_dir,
                     quick=quick)
     report.setting("net", "28x28 -> stage(20) -> stage(20) -> 320 -> FC 50 -> FC 10, ReLUs")
@@ -191,8 +229,9 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 25,
     report.setting("optimizer", f"{adam} with cosine decay to 0 over {epochs} epochs")
     report.setting("augmentation", "RandomCrop(padding=2) + RandomFlip('horizontal') on "
                    "Fashion-MNIST, RandomCrop(padding=2) on MNIST" if augment else "none")
-    for key in ("epochs", "batch_size", "seed"):
+    for key in ("epochs", "batch_size"):
         report.setting(key, settings[key])
+    report.setting("seeds", ", ".join(map(str, seeds)))
     datasets = {"Fashion-MNIST": "fashion_mnist", "MNIST": "mnist"}
     results: dict = {}
     for title, name in datasets.items():
@@ -202,31 +241,67 @@ def run(quick: bool = False, out_dir: str | None = None, *, epochs: int = 25,
             report.note(f"{title} files were not found: its rows are skipped.")
             continue
         report.setting(f"{title} samples (train / test)", f"{len(data[0][0])} / {len(data[1][0])}")
-        out = {"test_accuracy": {}, "train_accuracy": {}, "seconds": {}}
-        curves = {}
-        for variant in VARIANTS:
-            r = _train(variant, data, settings, _augmentation(name) if augment else None)
-            out["test_accuracy"][variant], out["train_accuracy"][variant] = r["test"], r["train"]
-            out["seconds"][variant], curves[variant] = r["seconds"], r["curve"]
-            train_pub, test_pub = PUBLISHED[variant]
-            report.row(["data", "variant", "parameters", "train accuracy (%)",
-                        "test accuracy (%)", "deck, MNIST train / test (%)", "seconds"],
-                       [title, VARIANTS[variant], r["params"], f"{100 * r['train']:.2f}",
-                        f"{100 * r['test']:.2f}", f"{train_pub} / {test_pub}",
-                        f"{r['seconds']:.1f}"])
-        _ratio_table(report, title, out["test_accuracy"])
-        _figure(report, curves, title)
+        out = _run_dataset(report, title, data, seeds, settings,
+                           _augmentation(name) if augment else None)
         if name == "fashion_mnist":
             results.update(out)
         else:
             results[name] = out
     if "test_accuracy" in results:
-        accs = results["test_accuracy"].values()
-        ratio = error_ratios(results["test_accuracy"])["stride_2"]
-        report.note(f"Fashion-MNIST: spread of test accuracy {100 * (max(accs) - min(accs)):.2f} "
-                    "points. Target (issue 4): the three variants within 1 point of each "
-                    f"other, all >= 0.90. The stride-2 net makes {ratio:.2f} x the max-pool "
-                    f"net's test errors; in the deck's MNIST table, "
-                    f"{_deck_error_ratios()['stride_2']:.2f} x.")
+        _target_note(report, results, len(seeds))
     report.write(results)
     return results
+
+
+def _run_dataset(report: Report, title: str, data, seeds: list, settings: dict,
+                 transform) -> dict:
+    """Every variant on every seed: a row per run, then the mean table and the error ratios."""
+    per_seed: dict = {}
+    curves: dict = {v: [] for v in VARIANTS}
+    seconds: dict = {v: [] for v in VARIANTS}
+    params: dict = {}
+    for seed in seeds:
+        runs = {"test_accuracy": {}, "train_accuracy": {}}
+        for variant in VARIANTS:
+            r = _train(variant, data, {**settings, "seed": seed}, transform)
+            runs["test_accuracy"][variant], runs["train_accuracy"][variant] = r["test"], r["train"]
+            curves[variant].append(r["curve"])
+            seconds[variant].append(r["seconds"])
+            params[variant] = r["params"]
+            report.row(["data", "seed", "variant", "train accuracy (%)", "test accuracy (%)",
+                        "seconds"],
+                       [title, seed, VARIANTS[variant], f"{100 * r['train']:.2f}",
+                        f"{100 * r['test']:.2f}", f"{r['seconds']:.1f}"])
+        per_seed[seed] = runs
+    test = {v: _mean(per_seed[s]["test_accuracy"][v] for s in seeds) for v in VARIANTS}
+    train = {v: _mean(per_seed[s]["train_accuracy"][v] for s in seeds) for v in VARIANTS}
+    sd = {v: _sd(per_seed[s]["test_accuracy"][v] for s in seeds) for v in VARIANTS}
+    for variant in VARIANTS:
+        train_pub, test_pub = PUBLISHED[variant]
+        report.row(["data", "variant", "parameters", f"train accuracy (%, mean of {len(seeds)})",
+                    f"test accuracy (%, mean +- sd of {len(seeds)})",
+                    "deck, MNIST train / test (%)"],
+                   [title, VARIANTS[variant], params[variant], f"{100 * train[variant]:.2f}",
+                    f"{100 * test[variant]:.2f} +- {100 * sd[variant]:.2f}",
+                    f"{train_pub} / {test_pub}"])
+    _ratio_table(report, title, test)
+    _figure(report, curves, title)
+    return {"test_accuracy": test, "train_accuracy": train,
+            "seconds": {v: sum(s) for v, s in seconds.items()},
+            "error_ratios": error_ratios(test), "test_accuracy_sd": sd,
+            "per_seed": per_seed, "targets": targets(test)}
+
+
+def _target_note(report: Report, results: dict, n_seeds: int) -> None:
+    test, ratio = results["test_accuracy"], results["error_ratios"]["stride_2"]
+    held = results["targets"]
+    gap = 100 * (test["conv3x3_stride_2"] - test["max_pool"])
+    yes = {True: "holds", False: "does not hold"}
+    report.note(
+        f"Fashion-MNIST, mean over {n_seeds} seed(s). Target (issue 22, deck 004's table restated "
+        "in errors): the stride-2 net's test error at most "
+        f"{_deck_error_ratios()['stride_2']:.2f} x the max-pool net's (the deck's MNIST ratio, "
+        f"1.69 % / 1.23 %): ours {ratio:.2f} x, {yes[held['stride_2_error_ratio']]}; conv + "
+        f"stride-2 conv within 1 point of max pooling: {gap:+.2f} points, "
+        f"{yes[held['conv3x3_within_1_point']]}; all three >= 0.90: lowest "
+        f"{min(test.values()):.4f}, {yes[held['all_above_0.90']]}.")
