@@ -10,6 +10,7 @@ at the start of each call.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import warnings
 
 import numpy as np
@@ -36,7 +37,18 @@ from lamina.training.penalties import Penalties
 from lamina.training.precision import MixedPrecision
 from lamina.training.resume import RunState, restore_training_state, save_training_state
 
-__all__ = ["Trainer", "predict"]
+__all__ = ["Trainer", "predict", "needs_closure"]
+
+
+def needs_closure(optimizer) -> bool:
+    """Whether ``optimizer.step`` requires a closure re-evaluating the loss (``LBFGS``).
+
+    Example:
+        >>> needs_closure(torch.optim.LBFGS([torch.zeros(1, requires_grad=True)]))
+        True
+    """
+    closure = inspect.signature(optimizer.step).parameters.get("closure")
+    return closure is not None and closure.default is inspect.Parameter.empty
 
 
 class Trainer:
@@ -93,10 +105,37 @@ class Trainer:
     def train_step(self, x: Tensor, y: Tensor, forward_loss=None) -> None:
         """One optimization step: forward, loss, backward, update (``forward_loss``: a
         compiled twin of :meth:`forward_loss`)."""
-        out, loss, reg = (forward_loss or self.forward_loss)(x, y)
+        forward_loss = forward_loss or self.forward_loss
+        if needs_closure(self.optimizer):
+            self.closure_step(x, y, forward_loss)
+            return
+        out, loss, reg = forward_loss(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         self.amp.backward_and_step(loss, self.optimizer)
         self.track(out.detach(), y, loss.detach(), reg)
+
+    def closure_step(self, x: Tensor, y: Tensor, forward_loss) -> None:
+        """A step of an optimizer that evaluates the loss itself (``torch.optim.LBFGS``):
+        ``optimizer.step(closure)``, the closure being zero grads, forward, loss, backward;
+        the batch is tracked at the first evaluation (the loss before the step)."""
+        if self.amp.scaler is not None:
+            raise ValueError(message(
+                f"{type(self.optimizer).__name__} needs a closure, which float16 loss "
+                f"scaling does not support.", received="precision='float16'",
+                fix="Compile with precision='bfloat16' or None."))
+        first: list = []
+
+        def closure() -> Tensor:
+            self.optimizer.zero_grad(set_to_none=True)
+            out, loss, reg = forward_loss(x, y)
+            loss.backward()
+            if not first:
+                first.append((out.detach(), loss.detach(), reg))
+            return loss
+
+        self.optimizer.step(closure)
+        out, loss, reg = first[0]
+        self.track(out, y, loss, reg)
 
     def test_step(self, x: Tensor, y: Tensor) -> None:
         """Data loss and metrics of a batch, without gradients (penalties added per epoch)."""
