@@ -89,7 +89,7 @@ def _threads(n: int | None):
 
 
 def run(quick: bool = False, out_dir: str | None = None, epochs: int = 5,
-        threads: int | None = None) -> dict:
+        threads: int | None = None, rounds: int = 3) -> dict:
     """Train both RBMs; returns per-epoch seconds and pseudo-likelihoods.
 
     Args:
@@ -99,6 +99,9 @@ def run(quick: bool = False, out_dir: str | None = None, epochs: int = 5,
         threads: CPU threads for both libraries (torch's and scikit-learn's BLAS); None
             keeps each library's default. On a loaded machine ``threads=1`` avoids
             thread-pool stalls. Defaults to None.
+        rounds: alternated timing rounds (each trains both models from scratch, lamina
+            first in even rounds and scikit-learn first in odd ones); the seconds reported
+            are the medians, each round's ratio is in ``round_speedups``. Defaults to 3.
 
     Returns:
         ``{"lamina_seconds", "sklearn_seconds", "lamina_pl", "sklearn_pl", ...}``: seconds
@@ -111,17 +114,17 @@ def run(quick: bool = False, out_dir: str | None = None, epochs: int = 5,
         True
     """
     with _threads(threads):
-        return _run(quick, out_dir, epochs)
+        return _run(quick, out_dir, epochs, rounds)
 
 
-def _run(quick: bool, out_dir: str | None, epochs: int) -> dict:
+def _run(quick: bool, out_dir: str | None, epochs: int, rounds: int) -> dict:
     from sklearn.neural_network import BernoulliRBM
 
     report = Report("rbm_vs_sklearn", "RBM: lamina vs scikit-learn's BernoulliRBM (PCD-1, "
                     "Fashion-MNIST)", out_dir=out_dir, quick=quick)
     (x, _), (xt, _) = lm.datasets.fashion_mnist.load_data(verbose=False)
     if quick:
-        x, xt, epochs = x[:2000], xt[:500], 1
+        x, xt, epochs, rounds = x[:2000], xt[:500], 1, min(rounds, 2)
     x = (x.reshape(len(x), -1) > 127).astype(np.float32)
     xt = (xt.reshape(len(xt), -1) > 127).astype(np.float32)
     settings = {"n_hidden": 256, "learning_rate": 0.05, "batch_size": 64, "epochs": epochs}
@@ -130,19 +133,30 @@ def _run(quick: bool, out_dir: str | None, epochs: int) -> dict:
                                "test images", "dtype": "float32 for both (also scikit-learn "
                                "on float64)", "torch threads": torch.get_num_threads(),
                        "BLAS threads (numpy)": _blas_threads(),
-                       "seed": 0}.items():
+                       "timing": f"{rounds} alternated rounds, medians", "seed": 0}.items():
         report.setting(key, value)
-    lamina_rbm = RBM(256, persistent=True, k=1, lr=0.05, batch_size=64, epochs=epochs,
-                     random_state=0, device="cpu")
-    lamina_rbm.fit(x[:640], epochs=1)                       # warm-up (allocator, threads)
+    lamina_times, sklearn_times = [], []
+    RBM(256, persistent=True, lr=0.05, batch_size=64, random_state=0,
+        device="cpu").fit(x[:640], epochs=1)                # warm-up (allocator, threads)
     BernoulliRBM(256, batch_size=64, n_iter=1).fit(x[:640])
-    start = time.perf_counter()
-    lamina_rbm.fit(x)
-    lamina_seconds = (time.perf_counter() - start) / epochs
-    sk = BernoulliRBM(256, learning_rate=0.05, batch_size=64, n_iter=epochs, random_state=0)
-    start = time.perf_counter()
-    sk.fit(x)
-    sklearn_seconds = (time.perf_counter() - start) / epochs
+    for round_ in range(rounds):
+        # alternated: lamina first in even rounds, scikit-learn first in odd ones (its BLAS
+        # threads have just run, as when a user compares the two in one session)
+        for library in (("lamina", "sklearn") if round_ % 2 == 0 else ("sklearn", "lamina")):
+            if library == "lamina":
+                lamina_rbm = RBM(256, persistent=True, k=1, lr=0.05, batch_size=64,
+                                 epochs=epochs, random_state=0, device="cpu")
+                start = time.perf_counter()
+                lamina_rbm.fit(x)
+                lamina_times.append((time.perf_counter() - start) / epochs)
+            else:
+                sk = BernoulliRBM(256, learning_rate=0.05, batch_size=64, n_iter=epochs,
+                                  random_state=0)
+                start = time.perf_counter()
+                sk.fit(x)
+                sklearn_times.append((time.perf_counter() - start) / epochs)
+    lamina_seconds = float(np.median(lamina_times))
+    sklearn_seconds = float(np.median(sklearn_times))
     sk64 = BernoulliRBM(256, learning_rate=0.05, batch_size=64, n_iter=1, random_state=0)
     start = time.perf_counter()
     sk64.fit(x.astype(np.float64))
@@ -161,6 +175,8 @@ def _run(quick: bool, out_dir: str | None, epochs: int) -> dict:
                "lamina_pl": lamina_pl, "sklearn_pl": sklearn_pl,
                "sklearn_float64_seconds": sklearn64_seconds,
                "speedup": sklearn_seconds / lamina_seconds,
+               "lamina_round_seconds": lamina_times, "sklearn_round_seconds": sklearn_times,
+               "round_speedups": [s / t for s, t in zip(sklearn_times, lamina_times)],
                "lamina_gflops": gflop / lamina_seconds, "sklearn_gflops": gflop / sklearn_seconds,
                "matmul_gflops": machine}
     header = ["implementation", "seconds / epoch", "GFLOP/s", "test pseudo-likelihood"]
@@ -186,6 +202,11 @@ def _run(quick: bool, out_dir: str | None, epochs: int) -> dict:
                 f"lamina is {results['speedup']:.2f}x faster per epoch than scikit-learn on the "
                 f"same float32 array and {sklearn64_seconds / lamina_seconds:.2f}x faster than "
                 f"scikit-learn on float64 (issue 5's target: >= 2x on the CPU, >= 50x on a GPU).")
+    report.note("Timing: " + ", ".join(
+        f"round {i + 1} ({'lamina' if i % 2 == 0 else 'scikit-learn'} first): lamina "
+        f"{t:.2f} s, scikit-learn {s:.2f} s, {s / t:.2f}x"
+        for i, (t, s) in enumerate(zip(lamina_times, sklearn_times)))
+        + "; the table gives the medians.")
     report.note(f"Pseudo-likelihoods are scored with the same flipped unit per test image for "
                 f"both models; each library's own `score_samples` (other flips) gave "
                 f"{own_scores[0]:.2f} (lamina) and {own_scores[1]:.2f} (scikit-learn).")

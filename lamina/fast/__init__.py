@@ -9,7 +9,9 @@ the start of each ``fit``/``evaluate``/``predict``, how they run fastest here:
   swap, ReLU after max pooling);
 * :mod:`lamina.fast.steps`: compiled training steps (``jit``: forward graph, whole step,
   CUDA graphs);
-* :mod:`lamina.fast.plan`: the execution plan that puts them together for one call.
+* :mod:`lamina.fast.plan`: the execution plan that puts them together for one call;
+* :mod:`lamina.fast.rbm`: the RBM's fused contrastive-divergence step (same draws, same
+  values), installed for the length of one RBM ``fit``.
 
 ``model.compile(..., fast=False)`` switches all of it off: the textbook path.
 

@@ -18,7 +18,7 @@ from lamina._validation import check_nonnegative_int
 from lamina.callbacks.progress import ProgressBar
 from lamina.config import resolve_device
 from lamina.errors import message
-from lamina.fast import threads
+from lamina.fast import rbm as fast_rbm
 from lamina.functional import energy as E
 from lamina.optimizers.sgd import sgd_update
 from lamina.unsupervised._ais import ais_log_partition
@@ -80,8 +80,11 @@ class RBM(EstimatorMixin, nn.Module):
         verbose: 1 shows a progress bar, 2 one line per epoch, with the reconstruction
             error and pseudo-likelihood of up to 1,000 training samples. Defaults to 0.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``... Defaults to "auto".
-        fast: let :mod:`lamina.fast` pick the CPU threads for the products' size (one thread
-            for small ones); False runs with the process's setting. Defaults to True.
+        fast: let :mod:`lamina.fast` run ``fit`` its way (:mod:`lamina.fast.rbm`): the
+            CPU threads picked for the products' size, and :meth:`_cd_step` replaced by a
+            fused step with the same draws and values (preallocated buffers, the update
+            as one product added in place). False runs this class's textbook step with
+            the process's thread setting. Defaults to True.
 
     Attributes:
         weight: ``W``, shape ``(n_visible, n_hidden)`` (the deck's ``W_ij``).
@@ -239,8 +242,7 @@ class RBM(EstimatorMixin, nn.Module):
     def _train(self, v: Tensor, epochs: int) -> None:
         if not self.fast:
             return self._epochs(v, epochs)
-        with threads.for_products(v.shape[1] * self.n_hidden * min(self.batch_size, len(v)),
-                                  v.device):
+        with fast_rbm.plan_for(self, v):
             self._epochs(v, epochs)
 
     def _epochs(self, v: Tensor, epochs: int) -> None:

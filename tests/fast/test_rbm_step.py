@@ -1,0 +1,77 @@
+"""The fused contrastive-divergence step (lamina.fast.rbm) against the textbook step."""
+
+import pytest
+import torch
+
+from lamina.fast.rbm import FusedContrastiveDivergence, plan_for
+from lamina.unsupervised import RBM
+
+
+def _data(rows=50, cols=7, gaussian=False):
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(rows, cols, generator=g)
+    return x if gaussian else (x > 0).float()
+
+
+@pytest.mark.parametrize("options", [
+    {},                                                   # CD-1
+    {"k": 3},                                             # CD-3
+    {"persistent": True},                                 # PCD-1 (scikit-learn's update)
+    {"persistent": True, "k": 2},
+    {"momentum": 0.5, "weight_decay": 1e-2},
+    {"persistent": True, "momentum": 0.9, "weight_decay": 1e-3},
+    {"weight_decay": 1e-2},
+    {"visible": "gaussian", "lr": 0.01},
+])
+def test_fused_step_trains_as_the_textbook_step(options):
+    """Same draws in the same order: the parameters agree to float rounding after every
+    epoch, including the last, partial batch (which takes the textbook step)."""
+    x = _data(gaussian=options.get("visible") == "gaussian")
+    settings = {"lr": 0.1, "batch_size": 8, "epochs": 3, "random_state": 0, **options}
+    fast = RBM(5, **settings).fit(x)
+    slow = RBM(5, fast=False, **settings).fit(x)
+    for a, b in zip(fast._params(), slow._params()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert fast.n_updates_ == slow.n_updates_ == 3 * 7
+    if settings.get("persistent"):
+        torch.testing.assert_close(fast._chain, slow._chain)
+    # the textbook method is back on the instance once fit returns
+    assert "_cd_step" not in vars(fast)
+
+
+def test_fused_step_continues_the_random_stream_exactly():
+    """After fit, the generator is where the textbook step leaves it: the next draws agree."""
+    x = _data()
+    fast = RBM(4, batch_size=10, epochs=1, random_state=1).fit(x)
+    slow = RBM(4, batch_size=10, epochs=1, random_state=1, fast=False).fit(x)
+    assert torch.equal(torch.rand(5, generator=fast.random_state_),
+                       torch.rand(5, generator=slow.random_state_))
+
+
+def test_no_full_batch_keeps_the_textbook_step():
+    rbm = RBM(3, batch_size=64, random_state=0)
+    rbm.reset_parameters(4)
+    with plan_for(rbm, torch.ones(10, 4)):
+        assert "_cd_step" not in vars(rbm)
+
+
+def test_fused_update_is_one_sgd_step_by_hand():
+    """A hand computation of PCD-1 with fixed uniforms: W += lr [v; v']^T (s * P(h|.))."""
+    torch.manual_seed(0)
+    rbm = RBM(3, persistent=True, batch_size=2, lr=0.5, random_state=0)
+    rbm.reset_parameters(4)
+    w0, b0, a0 = (p.clone() for p in rbm._params())
+    v = torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 1.0]])
+    gen_copy = torch.Generator().set_state(rbm.random_state_.get_state())
+    FusedContrastiveDivergence(rbm, 2)(v, 0.5)
+    chain = torch.zeros(2, 3)
+    mean = torch.sigmoid(b0 + chain @ w0.T)
+    v_neg = (torch.rand(2, 4, generator=gen_copy) < mean).float()
+    both = torch.cat([v, v_neg])
+    p = torch.sigmoid(a0 + both @ w0)
+    s = torch.tensor([[0.5], [0.5], [-0.5], [-0.5]])
+    torch.testing.assert_close(rbm.weight, w0 + 0.5 * both.T @ (p * s))
+    torch.testing.assert_close(rbm.visible_bias, b0 + 0.5 * (both * s).sum(0))
+    torch.testing.assert_close(rbm.hidden_bias, a0 + 0.5 * (p * s).sum(0))
+    h_neg = (torch.rand(2, 3, generator=gen_copy) < p[2:]).float()
+    assert torch.equal(rbm._chain, h_neg)
