@@ -51,6 +51,7 @@ from lamina.layers.recurrent import (
     TimeDistributed,
 )
 from lamina.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from lamina.layers.residual import Residual
 
 __all__ = [
     "Layer", "InputSpec", "Dense", "Activation", "Flatten", "Reshape", "Dropout",
@@ -64,5 +65,6 @@ __all__ = [
     "Cropping2D", "LocalContrastNorm", "LocalContrastNormalization",
     "Add", "Concatenate", "Multiply",
     "ConvBlock", "ResidualBlock", "InceptionModule", "DenseBlock", "TransitionBlock", "MLPConv",
+    "Residual",
     "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "Embedding",
 ]
