@@ -122,7 +122,7 @@ def plot_feature_maps(maps, images=None, *, max_maps: int = 16, title: str | Non
 
 
 def feature_maps(model: nn.Module, x, layer, n_images: int = 4, max_maps: int = 16, *,
-                 title: str | None = None, path=None):
+                 title: str | None = None, path=None, return_maps: bool = False):
     """Draw the feature maps that ``layer`` of ``model`` produces for the first few inputs.
 
     Runs ``model`` (in eval mode, without gradients) on ``x[:n_images]``, reads the layer's
@@ -139,10 +139,13 @@ def feature_maps(model: nn.Module, x, layer, n_images: int = 4, max_maps: int = 
         max_maps: at most this many maps per image. Defaults to 16.
         title: figure title. Defaults to ``"feature maps of <layer>"``.
         path: if given, also save the figure there as a PNG.
+        return_maps: also return the layer's activations for all of ``x`` (the values the
+            figure shows, from the model's own forward pass). Defaults to False.
 
     Returns:
         A matplotlib ``Figure`` with ``n * (1 + min(C, max_maps))`` axes, ``n`` the number of
-        images shown.
+        images shown; with ``return_maps=True``, ``(maps, figure)``, ``maps`` the float32
+        ``(N, C, H, W)`` output of ``layer`` for every image of ``x``.
 
     Raises:
         ValueError: an unknown layer, or a layer whose output is not ``(N, C, H, W)``.
@@ -152,11 +155,14 @@ def feature_maps(model: nn.Module, x, layer, n_images: int = 4, max_maps: int = 
         >>> net = lm.zoo.LeNet5()
         >>> len(feature_maps(net, torch.rand(3, 1, 28, 28), "conv1").axes)  # 3 x (1 + 6)
         21
+        >>> maps, fig = feature_maps(net, torch.rand(5, 1, 28, 28), "pool1", return_maps=True)
+        >>> maps.shape
+        (5, 6, 14, 14)
     """
     n_images = check_positive_int("n_images", n_images, "feature_maps")
     batch, _ = _as_batch(x, model)
-    batch = batch[:n_images]
-    maps = layer_output(model, batch, layer)
+    every = layer_output(model, batch if return_maps else batch[:n_images], layer)
+    batch, maps = batch[:n_images], every[:n_images]
     name = layer if isinstance(layer, str) else _label(layer)
     if maps.ndim != 4:
         owner = getattr(model, "name", type(model).__name__)
@@ -168,7 +174,7 @@ def feature_maps(model: nn.Module, x, layer, n_images: int = 4, max_maps: int = 
                             title=title if title is not None else f"feature maps of {name}")
     if path is not None:
         fig.savefig(path, dpi=110, bbox_inches="tight")
-    return fig
+    return (every, fig) if return_maps else fig
 
 
 def _numpy(x) -> np.ndarray:

@@ -1,7 +1,8 @@
-"""Pictures of unsupervised models: Gibbs chains, reconstructions beside inputs, 2-D codes.
+"""Pictures of unsupervised models: Gibbs chains, reconstructions beside inputs, 2-D codes,
+and an RBM on 2-D data.
 
-Like the rest of :mod:`lamina.viz`, each function takes arrays (numpy or torch), not a
-model, and returns a matplotlib ``Figure``. RBM and first-layer filters are drawn by
+The ``plot_*`` functions take arrays (numpy or torch), not a model; :func:`rbm_2d` takes a
+fitted RBM. Each returns a matplotlib ``Figure``. RBM and first-layer filters are drawn by
 :func:`lamina.viz.plot_filters` (``plot_filters(rbm.components_, image_shape=(28, 28))``).
 """
 
@@ -12,7 +13,7 @@ import numpy as np
 from lamina.errors import message
 from lamina.viz._mpl import pyplot
 
-__all__ = ["plot_gibbs_chain", "plot_reconstructions", "plot_codes_2d"]
+__all__ = ["plot_gibbs_chain", "plot_reconstructions", "plot_codes_2d", "rbm_2d"]
 
 
 def _array(x) -> np.ndarray:
@@ -154,3 +155,118 @@ def plot_codes_2d(codes, labels=None, *, class_names=None, title: str | None = N
     ax.set_ylabel("code 2")
     ax.set_title(title or "2-D codes")
     return fig
+
+
+def rbm_2d(rbm, data, xlim=None, ylim=None, *, resolution: int = 120, n_arrows: int = 150,
+           n_samples: int = 300, gibbs_steps: int = 100, title: str | None = None, path=None):
+    """An RBM with two visible units on 2-D data: its density, reconstructions, free energy.
+
+    Three panels over the box ``xlim x ylim``:
+
+    1. the model's density ``p(v) = exp(-F(v)) / Z`` on a ``resolution``-square grid, ``Z``
+       the grid's Riemann sum (so the image integrates to 1 over the box), with the data;
+    2. reconstructions: an arrow from each of ``n_arrows`` data points (evenly spaced in
+       ``data``) to its mean-field reconstruction ``E[v | h = P(h | v)]``
+       (``rbm.reconstruct``): the points are pulled towards the modes the RBM has learned;
+    3. the free energy ``F(v) = -log sum_h exp(-E(v, h))`` (low where the model puts its
+       mass), with contour lines and ``n_samples`` samples of Gibbs chains run
+       ``gibbs_steps`` steps from random states (``rbm.sample``, which draws from the RBM's
+       ``random_state_``).
+
+    Use Gaussian visible units (``RBM(n_hidden, visible="gaussian")``, unit variance, on
+    standardized data): ``F`` is then ``||v - b||^2 / 2 - sum_j softplus(a_j + v^T W_:j)``,
+    and ``exp(-F)`` is a mixture of ``2^F`` unit Gaussians, a proper density of the plane. A
+    binary RBM's ``F`` is drawn on ``[0, 1]^2`` (its four corners are the states it models).
+
+    Args:
+        rbm: a fitted :class:`lamina.unsupervised.RBM` with 2 visible units.
+        data: ``(N, 2)`` points (the training data, standardized), numpy or torch.
+        xlim, ylim: ``(low, high)`` of the box. Default to the data's range plus 15% on each
+            side (``[0, 1]`` for binary visible units).
+        resolution: grid points per side. Defaults to 120.
+        n_arrows: reconstruction arrows drawn. Defaults to 150.
+        n_samples: Gibbs samples drawn on the free energy (0 for none). Defaults to 300.
+        gibbs_steps: steps of each sampling chain. Defaults to 100.
+        title: figure title.
+        path: if given, also save the figure there as a PNG.
+
+    Returns:
+        A matplotlib ``Figure`` with the three panels (and their colour bars): the density
+        and the free energy are images over the grid (``fig.axes[i].images[0]``, row ``j``
+        at ``y = ylim[0] + j * step``).
+
+    Example:
+        >>> import numpy as np
+        >>> from lamina.unsupervised import RBM
+        >>> x = np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32)
+        >>> rbm = RBM(4, visible="gaussian", epochs=2, random_state=0, device="cpu").fit(x)
+        >>> len(rbm_2d(rbm, x, resolution=20, n_samples=10, gibbs_steps=5).axes)
+        5
+    """
+    arr = _array(data)
+    weight = getattr(rbm, "weight", None)
+    if weight is None or weight.shape[0] != 2:
+        raise ValueError(message("rbm_2d needs a fitted RBM with 2 visible units.",
+                                 received=f"weight of shape "
+                                          f"{None if weight is None else tuple(weight.shape)}",
+                                 fix="Fit RBM(n_hidden, visible='gaussian') on (N, 2) data."))
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(message("rbm_2d needs 2-D data (N, 2).",
+                                 received=f"an array of shape {arr.shape}"))
+    binary = rbm.units == "binary"
+    (x0, x1), (y0, y1) = (_box(lim, arr[:, axis], binary) for axis, lim in
+                          ((0, xlim), (1, ylim)))
+    xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
+    grid = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2).astype(np.float32)
+    energy = np.asarray(rbm.free_energy(grid), dtype=np.float64).reshape(resolution, resolution)
+    density = np.exp(-(energy - energy.min()))
+    cell = (xs[1] - xs[0]) * (ys[1] - ys[0]) if resolution > 1 else 1.0
+    density /= density.sum() * cell
+    picks = np.unique(np.linspace(0, len(arr) - 1, min(n_arrows, len(arr))).astype(int))
+    shown = arr[picks].astype(np.float32)
+    recon = np.asarray(rbm.reconstruct(shown), dtype=np.float64)
+    extent = (x0, x1, y0, y1)
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    image = axes[0].imshow(density, origin="lower", extent=extent, aspect="auto",
+                           cmap="magma")
+    fig.colorbar(image, ax=axes[0], fraction=0.046)
+    axes[0].scatter(arr[:, 0], arr[:, 1], s=2, c="cyan", alpha=0.5)
+    axes[0].set_title("density exp(-F(v)) / Z, with the data")
+    axes[1].scatter(arr[:, 0], arr[:, 1], s=2, c="0.6")
+    axes[1].quiver(shown[:, 0], shown[:, 1], recon[:, 0] - shown[:, 0], recon[:, 1] - shown[:, 1],
+                   angles="xy", scale_units="xy", scale=1, width=0.003, color="tab:red")
+    axes[1].set_xlim(x0, x1)
+    axes[1].set_ylim(y0, y1)
+    axes[1].set_title("data -> mean-field reconstruction")
+    image = axes[2].imshow(energy, origin="lower", extent=extent, aspect="auto",
+                           cmap="viridis")
+    fig.colorbar(image, ax=axes[2], fraction=0.046)
+    axes[2].contour(xs, ys, energy, levels=12, colors="white", linewidths=0.5)
+    if n_samples:
+        samples = np.asarray(rbm.sample(n_samples, steps=gibbs_steps))
+        axes[2].scatter(samples[:, 0], samples[:, 1], s=3, c="red")
+        axes[2].set_xlim(x0, x1)
+        axes[2].set_ylim(y0, y1)
+    axes[2].set_title("free energy F(v)" + (", Gibbs samples" if n_samples else ""))
+    for ax in axes:
+        ax.set_xlabel("v1")
+        ax.set_ylabel("v2")
+    fig.suptitle(title or f"RBM ({rbm.n_hidden} hidden, {rbm.units} visible) on 2-D data")
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    return fig
+
+
+def _box(lim, values: np.ndarray, binary: bool) -> tuple[float, float]:
+    if lim is None:
+        if binary:
+            return 0.0, 1.0
+        low, high = float(values.min()), float(values.max())
+        pad = 0.15 * (high - low) if high > low else 1.0
+        return low - pad, high + pad
+    low, high = (float(v) for v in lim)
+    if not low < high:
+        raise ValueError(message("rbm_2d's `xlim` and `ylim` must be (low, high) with low < high.",
+                                 received=f"{lim!r}"))
+    return low, high
