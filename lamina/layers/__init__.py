@@ -41,6 +41,7 @@ from lamina.layers.pooling import (
     MaxPooling2D,
     MaxUnpool2D,
 )
+from lamina.layers.preprocessing import Normalization, Rescaling
 from lamina.layers.recurrent import (
     GRU,
     LSTM,
@@ -67,4 +68,5 @@ __all__ = [
     "ConvBlock", "ResidualBlock", "InceptionModule", "DenseBlock", "TransitionBlock", "MLPConv",
     "Residual",
     "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "Embedding",
+    "Normalization", "Rescaling",
 ]

@@ -160,6 +160,9 @@ LAYER_CASES = [
     LayerCase(BatchNorm, (3, 4, 4), (3, 4, 4), 2 * 3),
     LayerCase(BatchNorm, (5,), (5,), 2 * 5, kwargs={"momentum": 0.3}),
     LayerCase(BatchNorm, (2, 7), (2, 7), 2, kwargs={"center": False}),
+    LayerCase(layers.Normalization, (3, 4, 4), (3, 4, 4), 0),
+    LayerCase(layers.Normalization, (5, 2), (5, 2), 0, kwargs={"axis": None}),
+    LayerCase(layers.Rescaling, (2, 3), (2, 3), 0, args=(0.5,), kwargs={"offset": 1.0}),
     *CONV_POOL_RESHAPE_CASES,
     *RECURRENT_CASES,
 ]
