@@ -5,9 +5,10 @@ Example:
     >>> (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()  # doctest: +SKIP
 """
 
-from lamina.datasets import captions, fashion_mnist, mnist, sequences, synthetic
+from lamina.datasets import captions, fashion_mnist, mnist, sequences, surfaces, synthetic
 from lamina.datasets._download import DatasetNotFoundError, DownloadError, fetch
 from lamina.datasets.idx import read_idx, write_idx
 
-__all__ = ["captions", "fashion_mnist", "mnist", "sequences", "synthetic", "read_idx",
+__all__ = ["captions", "fashion_mnist", "mnist", "sequences", "surfaces", "synthetic",
+           "read_idx",
            "write_idx", "fetch", "DatasetNotFoundError", "DownloadError"]
