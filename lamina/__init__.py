@@ -25,6 +25,7 @@ from lamina import (  # noqa: E402
     schedules,
     transfer,
     unsupervised,
+    utils,
     viz,
     zoo,
 )
@@ -36,5 +37,5 @@ __all__ = [
     "__version__", "Model", "Input", "Sequential", "load_model", "save_model", "set_seed",
     "keep_freed_memory", "activations", "augment", "callbacks", "datasets", "initializers",
     "layers", "losses", "metrics", "optimizers", "recurrent", "regularizers", "schedules",
-    "transfer", "unsupervised", "viz", "zoo",
+    "transfer", "unsupervised", "utils", "viz", "zoo",
 ]
