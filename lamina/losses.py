@@ -104,8 +104,57 @@ class Loss:
         self.from_logits = from_logits
         self.reduction = reduction
 
-    def __call__(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        return self.call(y_pred, y_true)
+    def __call__(self, y_pred: torch.Tensor, y_true: torch.Tensor,
+                 sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        if sample_weight is None:
+            return self.call(y_pred, y_true)
+        return self.weighted(y_pred, y_true, sample_weight)
+
+    def weighted(self, y_pred: torch.Tensor, y_true: torch.Tensor,
+                 sample_weight: torch.Tensor) -> torch.Tensor:
+        """The loss with a weight per sample, reduced as Keras 3 reduces it.
+
+        With per-sample losses ``l_i`` (the mean over a sample's other axes) and weights
+        ``w_i`` of a batch of ``N``: ``"mean"`` is ``sum_i w_i l_i / N`` (Keras's
+        ``"sum_over_batch_size"``: divided by the batch size, not by the sum of the
+        weights), ``"sum"`` is ``sum_i w_i l_i`` and ``"none"`` the vector ``w_i l_i``.
+
+        Args:
+            y_pred: the predictions, batch first.
+            y_true: the targets.
+            sample_weight: ``N`` weights, shape ``(N,)`` or ``(N, 1)``.
+
+        Raises:
+            ValueError: when the loss gives no per-sample values (a plain function
+                returning one number) or the weights do not have one value per sample.
+
+        Example:
+            >>> mse = MeanSquaredError()
+            >>> mse(torch.tensor([1.0, 3.0]), torch.zeros(2), sample_weight=torch.tensor([2.0, 0.0]))
+            tensor(1.)
+        """
+        per_sample = copy.copy(self)
+        per_sample.reduction = "none"
+        values = per_sample.call(y_pred, y_true)
+        name = getattr(self, "name", type(self).__name__)
+        if values.ndim == 0:
+            raise ValueError(message(
+                f"Loss '{name}' returns one number per batch, so it cannot weight samples.",
+                fix="Return one value per sample (shape (N,)) from the loss function, or "
+                    "train without sample_weight/class_weight."))
+        weight = torch.as_tensor(sample_weight, device=values.device).to(values.dtype)
+        if weight.ndim == 2 and weight.shape[1] == 1:
+            weight = weight[:, 0]
+        if weight.shape != values.shape[:1]:
+            raise ValueError(message(
+                f"`sample_weight` of loss '{name}' must hold one weight per sample.",
+                expected=f"shape ({values.shape[0]},)",
+                received=f"shape {tuple(weight.shape)}"))
+        weighted = values * weight.reshape(-1, *[1] * (values.ndim - 1))
+        if self.reduction == "none":
+            return weighted
+        total = weighted.sum()
+        return total / max(values.numel(), 1) if self.reduction == "mean" else total
 
     def call(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         """Compute the loss; subclasses override this."""

@@ -87,6 +87,11 @@ class Functional(Model):
     layers in execution order; their weights are keyed by layer name
     (``layers.<name>.weight``).
 
+    ``fit``, ``evaluate`` and ``predict`` take several inputs (and targets) as lists in the
+    model's order or as dicts keyed by the inputs' (outputs' layers') names; ``compile``
+    takes a loss, loss weight and metrics per output (:mod:`lamina.training.outputs`), and
+    the logs name each output's loss and metrics ``<output>_loss``, ``<output>_<metric>``.
+
     Args:
         inputs: an :func:`Input` tensor, or a list of them.
         outputs: a symbolic tensor computed from ``inputs``, or a list of them.
@@ -238,23 +243,28 @@ class Functional(Model):
             return super().predict(x, batch_size=batch_size)
         return _predict_graph(self, x, batch_size)
 
-    def fit(self, x, y=None, *args, **kwargs):
-        """``Model.fit``, for a model with one input and one output (for now)."""
-        self._require_single_io("fit")
-        return super().fit(x, y, *args, **kwargs)
+    @property
+    def input_names(self) -> list[str]:
+        """The names of the inputs, in order (the keys of a dict ``x``)."""
+        return [spec["name"] for spec in self._input_config]
 
-    def evaluate(self, x, y=None, *args, **kwargs):
-        """``Model.evaluate``, for a model with one input and one output (for now)."""
-        self._require_single_io("evaluate")
-        return super().evaluate(x, y, *args, **kwargs)
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the layers (or inputs) producing the outputs, in order: the keys of
+        a dict ``y`` and of per-output ``loss``/``metrics``, and the log prefixes.
 
-    def _require_single_io(self, what: str) -> None:
-        if self._multi_in or self._multi_out:
-            raise ValueError(
-                f"`{what}` of model '{self.name}' takes one input and one output; this model "
-                f"has {len(self._input_config)} input(s) and {len(self._outputs)} output(s). "
-                f"`predict` takes a list of inputs; to train it, use the model as a plain "
-                f"nn.Module in a torch loop.")
+        Example:
+            >>> import lamina as lm
+            >>> x = lm.Input((2,))
+            >>> lm.Model(inputs=x, outputs=[lm.layers.Dense(1, name="price")(x),
+            ...                             lm.layers.Dense(3, name="kind")(x)]).output_names
+            ['price', 'kind']
+        """
+        return [self._refs[i][0] for i in self._outputs]
+
+    def consumers(self, index: int) -> list[Layer]:
+        """The layers called on input number ``index`` directly."""
+        return [layer for layer, args, _, _ in self._calls if index in args]
 
     # -- description ----------------------------------------------------------------------
     def summary_rows(self) -> list[tuple[str, str, int, str]]:
@@ -309,9 +319,16 @@ class Functional(Model):
 
 
 def _predict_graph(model: Functional, x, batch_size: int):
-    """``predict`` for several inputs or outputs: eval mode, no grad, batch by batch."""
+    """``predict`` for several inputs or outputs: eval mode, no grad, batch by batch; ``x``
+    a list in the inputs' order or a dict keyed by their names."""
     batch_size = check_positive_int("batch_size", batch_size, "predict")
     n_in = len(model._input_config)
+    if isinstance(x, dict):
+        if set(x) != set(model.input_names):
+            raise ValueError(message(
+                f"`predict` of model '{model.name}', given a dict, needs one array per input "
+                f"name.", expected=f"keys {model.input_names}", received=f"keys {sorted(x)}"))
+        x = [x[name] for name in model.input_names]
     xs = list(x) if isinstance(x, (list, tuple)) else [x]
     if len(xs) != n_in:
         raise ValueError(message(f"`predict` of model '{model.name}' needs {n_in} input "

@@ -19,7 +19,9 @@ from lamina.layers.base import Layer
 from lamina.models.logits import fold
 from lamina.training import binding
 from lamina.training.history import History
+from lamina.training.outputs import Head, Heads, rename_weighted, resolve_heads
 from lamina.training.precision import resolve_precision
+from lamina.training.structured import is_multi_io
 from lamina.training.trainer import Trainer, predict
 
 __all__ = ["Model", "resolve_device"]
@@ -72,9 +74,10 @@ class Model(Layer):
         self._trainer: Trainer | None = None
 
     # -- compile ------------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss=None, metrics=None, *, device="auto",
-                jit: bool = False, precision="32", channels_last="auto",
-                cuda_graphs="auto", fast: bool = True, lr_multipliers=None) -> None:
+    def compile(self, optimizer="adam", loss=None, metrics=None, *, loss_weights=None,
+                weighted_metrics=None, device="auto", jit: bool = False, precision="32",
+                channels_last="auto", cuda_graphs="auto", fast: bool = True,
+                lr_multipliers=None) -> None:
         """Choose the optimizer, loss and metrics, and the device to train on.
 
         A final softmax (or sigmoid) followed by a cross-entropy is computed from the logits
@@ -85,8 +88,18 @@ class Model(Layer):
                 (``lm.optimizers.SGD(lr=0.05, momentum=0.9)`` or any ``torch.optim``
                 optimizer). Defaults to ``"adam"``.
             loss: a name (``"sparse_categorical_crossentropy"``, ``"mse"``, ...), a
-                ``lamina.losses.Loss`` or a callable ``(y_pred, y_true) -> scalar``.
-            metrics: names or ``lamina.metrics.Metric`` objects (``["accuracy"]``).
+                ``lamina.losses.Loss`` or a callable ``(y_pred, y_true) -> scalar``. For
+                several outputs: one loss for all, a list (one per output) or a dict keyed
+                by output name (``model.output_names``).
+            metrics: names or ``lamina.metrics.Metric`` objects (``["accuracy"]``); for
+                several outputs a list with one entry per output or a dict
+                (``{"class": ["accuracy"]}``), logged as ``<output>_<metric>``. They
+                ignore sample weights, as Keras's do.
+            loss_weights: several outputs: a list or dict of multipliers; the minimized
+                loss is ``sum_k w_k * loss_k``. Defaults to 1 each.
+            weighted_metrics: like ``metrics``, but weighted by ``fit``'s and
+                ``evaluate``'s ``sample_weight`` (or ``class_weight``):
+                ``sum_i w_i m_i / sum_i w_i``.
             device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
             jit: compile the training step with ``torch.compile``: with lamina's ``SGD``
                 and a net without convolutions, forward pass, backward pass and update as
@@ -130,8 +143,22 @@ class Model(Layer):
         if not isinstance(fast, bool):
             raise ValueError(message("Argument `fast` of compile must be True or False.",
                                      received=f"fast={fast!r}"))
-        loss_obj, forward, out_act = fold(self, losses.get(loss))
-        metric_objs = [metrics_mod.get(m) for m in (metrics or [])]
+        if is_multi_io(self):  # per-output losses and metrics (lamina.training.outputs)
+            heads = resolve_heads(self.output_names, loss, loss_weights, metrics,
+                                  weighted_metrics, self.name)
+            loss_obj, forward, out_act, metric_objs = heads, None, None, heads.metrics
+        else:
+            if loss_weights not in (None, 1, 1.0, [1], [1.0]):
+                raise ValueError(message(
+                    f"`loss_weights` weigh the outputs of a model with several; model "
+                    f"'{self.name}' has one.", received=f"loss_weights={loss_weights!r}",
+                    fix="Drop it (scale the learning rate to scale the loss)."))
+            loss_obj, forward, out_act = fold(self, losses.get(loss))
+            plain = [metrics_mod.get(m) for m in (metrics or [])]
+            weighted = rename_weighted(plain, [metrics_mod.get(m)
+                                               for m in (weighted_metrics or [])])
+            heads = Heads([Head(None, loss_obj, 1.0, plain, weighted, out_act)])
+            metric_objs = plain + weighted
         opt = optimizers.get(optimizer)
         device = resolve_device(device)
         if self.built:
@@ -149,7 +176,7 @@ class Model(Layer):
         self._trainer = Trainer(self, opt, loss_obj, metric_objs, forward=forward,
                                 output_activation=out_act, device=device,
                                 precision=resolve_precision(precision), settings=settings,
-                                lr_multipliers=lr_multipliers)
+                                lr_multipliers=lr_multipliers, heads=heads)
         if self.built and getattr(opt, "is_bound", True) is False:
             binding.bind(opt, self, self._trainer.lr_multipliers)
 
@@ -175,7 +202,7 @@ class Model(Layer):
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True, *,
             callbacks=(), initial_epoch: int = 0, checkpoint=None,
             checkpoint_every: int | None = None, resume: bool = False,
-            augment=None) -> History:
+            augment=None, sample_weight=None, class_weight=None) -> History:
         """Train the model on ``(x, y)``.
 
         Args:
@@ -212,6 +239,13 @@ class Model(Layer):
                 ``shuffle``, sample count or callbacks apply, with a ``ResumeWarning``.
             augment: a callable applied to each training batch on the device before the
                 forward pass (``lm.augment.Compose([...])``); not used for validation.
+            sample_weight: ``N`` weights ``w_i >= 0`` (or, for several outputs, a list or
+                dict with one array per output); the loss of a batch of ``B`` is Keras's
+                ``sum_i w_i l_i / B`` and ``weighted_metrics`` use them. Also taken from
+                ``validation_data=(x, y, w)``. Defaults to None.
+            class_weight: ``{class: weight}`` (missing classes weigh 1) or ``"balanced"``
+                (``N / (K N_c)`` per class): one output only, turned into sample weights
+                of the training data. Defaults to None.
 
         Returns:
             The ``History`` (also kept as ``model.history``). Its ``history`` dict holds a
@@ -231,17 +265,21 @@ class Model(Layer):
             validation_split=validation_split, validation_data=validation_data,
             shuffle=shuffle, callbacks=callbacks, initial_epoch=initial_epoch,
             checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
-            augment=augment)
+            augment=augment, sample_weight=sample_weight, class_weight=class_weight)
         return self.history
 
-    def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:
+    def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0, *,
+                 sample_weight=None) -> dict[str, float]:
         """Loss and metrics on ``(x, y)``, as a dict: ``{"loss": ..., "accuracy": ...}``.
 
-        ``x`` and ``y`` follow ``fit``'s rules (at least one sample, ``y`` required);
-        ``verbose``: 0, 1 or 2 (or a bool), printing one line when not 0.
+        ``x`` and ``y`` follow ``fit``'s rules (at least one sample, ``y`` required; lists
+        or dicts for several inputs and outputs); ``verbose``: 0, 1 or 2 (or a bool),
+        printing one line when not 0; ``sample_weight`` weighs the loss and the
+        ``weighted_metrics`` as in ``fit``.
         """
         return self._require_trainer("evaluate").evaluate(x, y, batch_size=batch_size,
-                                                          verbose=verbose)
+                                                          verbose=verbose,
+                                                          sample_weight=sample_weight)
 
     def predict(self, x, batch_size: int = 256) -> np.ndarray:
         """The model's outputs for ``x`` (probabilities after a final softmax), as numpy.

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-__all__ = ["Accumulators", "RunningLogs"]
+from lamina.training.outputs import Heads, Targets, metric_input
+
+__all__ = ["Accumulators", "HeadAccumulators", "RunningLogs"]
 
 
 class Accumulators:
@@ -48,17 +50,9 @@ class Accumulators:
             self.reg_sum = reg * n if self.reg_sum is None else self.reg_sum.add_(reg * n)
         self.count += n
         if self.metrics:
-            pred = out
-            if self.output_activation is not None and not self._argmax_invariant(out):
-                pred = self.output_activation(out)
+            pred = metric_input(out, self.output_activation, self.metrics)
             for metric in self.metrics:
                 metric.update(pred, y)
-
-    def _argmax_invariant(self, out: Tensor) -> bool:
-        """Whether the metrics read only the argmax of each row of ``(N, C)`` scores, which
-        the fused output activation (softmax or sigmoid, monotone along a row) keeps."""
-        return (out.ndim == 2 and out.shape[1] > 1
-                and all(metric.reads_argmax_only for metric in self.metrics))
 
     def results(self) -> dict[str, float]:
         """Mean loss, mean penalty and the metrics, read back in one sync."""
@@ -70,8 +64,7 @@ class Accumulators:
             values.append(self.reg_sum / self.count)
         names += [m.name for m in self.metrics]
         values += [m.result() for m in self.metrics]
-        numbers = torch.stack([v.detach().float().reshape(()).cpu() for v in values]).tolist()
-        return dict(zip(names, numbers))
+        return _read(names, values)
 
     def state_dict(self) -> dict:
         """The sums, for an exact resume in the middle of an epoch."""
@@ -87,6 +80,93 @@ class Accumulators:
         self.count = state["count"]
         for metric, ms in zip(self.metrics, state["metrics"]):
             metric.load_state_dict({k: to(v) for k, v in ms.items()})
+
+
+def _read(names: list[str], values: list[Tensor]) -> dict[str, float]:
+    # a metric whose result is not one number (confusion_matrix) stays out of the logs
+    names, values = zip(*[(n, v) for n, v in zip(names, values) if v.numel() == 1])
+    numbers = torch.stack([v.detach().float().reshape(()).cpu() for v in values]).tolist()
+    return dict(zip(names, numbers))
+
+
+class HeadAccumulators(Accumulators):
+    """The sums of a model with several outputs, or of weighted data: the loss, the
+    penalties, each output's loss (when logged) and each output's metrics, the weighted
+    ones fed the batch's sample weights.
+
+    Args:
+        heads: the outputs (:class:`lamina.training.outputs.Heads`), also the loss whose
+            ``terms`` are read after each batch.
+        device: where restored sums go.
+
+    Example:
+        >>> from lamina import losses
+        >>> from lamina.training.outputs import Head
+        >>> heads = Heads([Head("a", losses.get("mse"), 1.0, [], []),
+        ...                Head("b", losses.get("mse"), 1.0, [], [])])
+        >>> acc = HeadAccumulators(heads)
+        >>> out, y = (torch.ones(2, 1), torch.zeros(2, 1)), (torch.zeros(2, 1),) * 2
+        >>> targets = Targets(y, (None, None))
+        >>> acc.track(out, targets, heads(out, targets), None)
+        >>> acc.results()
+        {'loss': 1.0, 'a_loss': 1.0, 'b_loss': 0.0}
+    """
+
+    def __init__(self, heads: Heads, device=None):
+        self.heads = heads
+        super().__init__(heads.metrics, None, device)
+
+    def reset(self) -> None:
+        super().reset()
+        self.term_sums: list = [None] * self.heads.n_terms
+
+    def track(self, out, y: Targets, loss: Tensor, reg: Tensor | None) -> None:
+        """Add a batch: the losses (each output's from ``heads.terms``) and the metrics."""
+        n = y.values[0].shape[0]
+        self.loss_sum = loss * n if self.loss_sum is None else self.loss_sum.add_(loss * n)
+        if reg is not None:
+            self.reg_sum = reg * n if self.reg_sum is None else self.reg_sum.add_(reg * n)
+        self.count += n
+        if self.heads.loss_terms_logged:
+            self.term_sums = [t * n if s is None else s.add_(t * n)
+                              for s, t in zip(self.term_sums, self.heads.terms)]
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        for head, o, target, weight in zip(self.heads.heads, outs, y.values, y.weights):
+            if not (head.metrics or head.weighted_metrics):
+                continue
+            pred = metric_input(o, head.activation, head.metrics + head.weighted_metrics)
+            for metric in head.metrics:
+                metric.update(pred, target)
+            for metric in head.weighted_metrics:
+                if weight is None:
+                    metric.update(pred, target)
+                else:
+                    metric.update(pred, target, sample_weight=weight)
+
+    def results(self) -> dict[str, float]:
+        """``loss``, ``reg_loss``, the outputs' losses and the metrics, in one sync."""
+        if self.count == 0:
+            return {}
+        names, values = ["loss"], [self.loss_sum / self.count]
+        if self.reg_sum is not None:
+            names.append("reg_loss")
+            values.append(self.reg_sum / self.count)
+        if self.heads.loss_terms_logged:
+            values += [s / self.count for s in self.term_sums]
+        names += self.heads.log_names()
+        values += [m.result() for m in self.metrics]
+        return _read(names, values)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "terms": list(self.term_sums)}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        terms = state["terms"]
+        if len(terms) != len(self.term_sums):
+            raise ValueError(f"{len(terms)} output losses saved, {len(self.term_sums)} now")
+        self.term_sums = [t if t is None or self.device is None else t.to(self.device)
+                          for t in terms]
 
 
 class RunningLogs(Mapping):

@@ -105,7 +105,7 @@ def training_settings(trainer) -> dict:
              if k not in _IMPLEMENTATION_OPTIONS and _plain(v)}
     return {"optimizer": type(optimizer).__name__, "hyper": hyper,
             "loss": getattr(trainer.loss_fn, "name", type(trainer.loss_fn).__name__),
-            "metrics": [m.name for m in trainer.metrics]}
+            "metrics": list(trainer.metric_names)}
 
 
 def save_training_state(directory, trainer, run: RunState, history, callbacks,

@@ -23,7 +23,7 @@ from lamina.callbacks.progress import ProgressBar, format_logs
 from lamina.errors import LaminaWarning, message
 from lamina.fast.plan import DEFAULT_SETTINGS, Settings, plan_for
 from lamina.training import binding
-from lamina.training.accumulators import Accumulators, RunningLogs
+from lamina.training.accumulators import Accumulators, HeadAccumulators, RunningLogs
 from lamina.training.data import (
     ArrayData,
     check_fit_arguments,
@@ -33,9 +33,11 @@ from lamina.training.data import (
     prepare,
 )
 from lamina.training.history import History
+from lamina.training.outputs import Head, Heads
 from lamina.training.penalties import Penalties
 from lamina.training.precision import MixedPrecision
 from lamina.training.resume import RunState, restore_training_state, save_training_state
+from lamina.training.structured import is_multi_io, prepare_structured
 
 __all__ = ["Trainer", "predict", "needs_closure"]
 
@@ -69,11 +71,21 @@ class Trainer:
             ``channels_last``, ``cuda_graphs``), read by the execution plan.
         lr_multipliers: layer-name glob pattern -> learning-rate multiplier
             (:mod:`lamina.training.binding`).
+        heads: each output's loss, loss weight and metrics
+            (:class:`lamina.training.outputs.Heads`): the loss of a model with several
+            outputs, and of weighted data. Defaults to the one output ``loss`` and
+            ``metrics`` describe.
+
+    Batches of one input and one output without weights take the plain path
+    (``loss(out, y)``, :class:`Accumulators`); several inputs or outputs, or sample
+    weights, take the structured one (``heads(out, Targets)``, :class:`HeadAccumulators`),
+    chosen once per epoch by the data's kind (:meth:`_use`).
     """
 
     def __init__(self, model: nn.Module, optimizer, loss, metrics, *, forward=None,
                  output_activation=None, device=None, precision: torch.dtype | None = None,
-                 settings: Settings = DEFAULT_SETTINGS, lr_multipliers=None):
+                 settings: Settings = DEFAULT_SETTINGS, lr_multipliers=None,
+                 heads: Heads | None = None):
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss
         self.lr_multipliers = binding.check_multipliers(lr_multipliers)
         self.device = torch.device(device) if device is not None else None
@@ -81,6 +93,13 @@ class Trainer:
         self.settings = dataclasses.replace(settings, autocast=self.amp.enabled)
         self.forward = forward if forward is not None else model
         self.accumulators = Accumulators(metrics, output_activation, self.device)
+        self.heads = heads if heads is not None else Heads(
+            [Head(None, loss, 1.0, metrics, [], output_activation)])
+        self.multi_io = is_multi_io(model)
+        self._structured = (self.heads, HeadAccumulators(self.heads, self.device))
+        if self.multi_io:
+            self.loss_fn, self.accumulators = self._structured
+        self._plain = (self.loss_fn, self.accumulators)
         self.penalties = Penalties(model, self.device)
         self.compiled_step = None  # the plan's compiled step (jit), kept across fits
         self.augment = None
@@ -94,6 +113,24 @@ class Trainer:
     @metrics.setter
     def metrics(self, metrics) -> None:
         self.accumulators.metrics = list(metrics)
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The metrics' log keys (``<output>_<metric>`` for several outputs), in order."""
+        return self.heads.metric_names() if self.multi_io else [m.name for m in self.metrics]
+
+    def _use(self, data) -> bool:
+        """Point the loss and the sums at ``data``'s kind of batch (plain ``(x, y)`` or
+        structured ``(x, Targets)``); returns True for structured."""
+        structured = getattr(data, "structured", False)
+        self.loss_fn, self.accumulators = self._structured if structured else self._plain
+        return structured
+
+    def _plan_batch(self, xb):
+        """``plan.batch`` of each input of a structured batch."""
+        if isinstance(xb, tuple):
+            return tuple(self.plan.batch(t) for t in xb)
+        return self.plan.batch(xb)
 
     # -- the steps ----------------------------------------------------------------------
     def forward_loss(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -112,7 +149,7 @@ class Trainer:
         out, loss, reg = forward_loss(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         self.amp.backward_and_step(loss, self.optimizer)
-        self.track(out.detach(), y, loss.detach(), reg)
+        self.track(_detached(out), y, loss.detach(), reg)
 
     def closure_step(self, x: Tensor, y: Tensor, forward_loss) -> None:
         """A step of an optimizer that evaluates the loss itself (``torch.optim.LBFGS``):
@@ -130,7 +167,7 @@ class Trainer:
             out, loss, reg = forward_loss(x, y)
             loss.backward()
             if not first:
-                first.append((out.detach(), loss.detach(), reg))
+                first.append((_detached(out), loss.detach(), reg))
             return loss
 
         self.optimizer.step(closure)
@@ -172,11 +209,22 @@ class Trainer:
 
     # -- preparing a call -----------------------------------------------------------------
     def _prepare(self, x, y, *, owner: str, batch_size: int, shuffle: bool = False,
-                 validation_split: float = 0.0, validation_data=None):
-        data, val = prepare(self.model, x, y, owner=owner, batch_size=batch_size,
-                            shuffle=shuffle, device=self.device,
-                            loss_name=getattr(self.loss_fn, "name", ""),
-                            validation_split=validation_split, validation_data=validation_data)
+                 validation_split: float = 0.0, validation_data=None, sample_weight=None,
+                 class_weight=None):
+        weighted_val = isinstance(validation_data, (tuple, list)) and len(validation_data) == 3
+        if (self.multi_io or sample_weight is not None or class_weight is not None
+                or weighted_val):
+            data, val = prepare_structured(
+                self.model, self.heads, x, y, sample_weight=sample_weight,
+                class_weight=class_weight, owner=owner, batch_size=batch_size,
+                device=self.device, validation_split=validation_split,
+                validation_data=validation_data)
+        else:
+            data, val = prepare(self.model, x, y, owner=owner, batch_size=batch_size,
+                                shuffle=shuffle, device=self.device,
+                                loss_name=getattr(self._plain[0], "name", ""),
+                                validation_split=validation_split,
+                                validation_data=validation_data)
         self.penalties.collect()
         return data, val
 
@@ -189,7 +237,7 @@ class Trainer:
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
             callbacks=(), initial_epoch: int = 0, checkpoint=None,
             checkpoint_every: int | None = None, resume: bool = False,
-            augment=None) -> History:
+            augment=None, sample_weight=None, class_weight=None) -> History:
         """Train for ``epochs`` epochs; see ``Model.fit``."""
         (batch_size, epochs, verbose, validation_split, shuffle, callbacks,
          initial_epoch) = check_fit_arguments(
@@ -202,7 +250,12 @@ class Trainer:
                                      "directory.", fix="Pass `checkpoint='run_dir'` to fit."))
         data, val = self._prepare(x, y, owner="fit", batch_size=batch_size, shuffle=shuffle,
                                   validation_split=validation_split,
-                                  validation_data=validation_data)
+                                  validation_data=validation_data,
+                                  sample_weight=sample_weight, class_weight=class_weight)
+        if self._use(data) and augment is not None and self.model_inputs() > 1:
+            raise ValueError(message("`augment` of fit transforms one input tensor; this model "
+                                     f"has {self.model_inputs()}.",
+                                     fix="Augment inside the model, or before fit."))
         # the optimizer gets the trainable parameters (again, if a layer was (un)frozen)
         binding.bind(self.optimizer, self.model, self.lr_multipliers)
         history = History()
@@ -236,28 +289,36 @@ class Trainer:
                           LaminaWarning, stacklevel=3)
         finally:
             self.plan = None
+            self.loss_fn, self.accumulators = self._plain
         self.model.train(was_training)
         cbs.on_train_end()
         return history
+
+    def model_inputs(self) -> int:
+        """How many input tensors the model takes."""
+        return len(getattr(self.model, "_input_config", ())) or 1
 
     def run_epoch(self, data, batch_size: int, shuffle: bool, run: RunState, cbs=None,
                   saver=None, checkpoint_every: int | None = None) -> dict[str, float]:
         """One pass over ``data`` (from the step ``run`` is at); returns the epoch's logs."""
         self.model.train()
+        structured = self._use(data)
         if run.step == 0:  # a fresh epoch; otherwise the sums were restored
             self.accumulators.reset()
             run.epoch_generator_state = run.generator.get_state()
         else:
             run.generator.set_state(run.epoch_generator_state)
         running = RunningLogs(self.accumulators) if cbs is not None else None
-        step_fn = self.plan.step or self.train_step
+        # the compiled step (jit) takes plain batches; structured ones run eagerly
+        step_fn = self.train_step if structured else (self.plan.step or self.train_step)
+        to_plan = self._plan_batch if structured else self.plan.batch
         for step, (xb, yb) in enumerate(data.batches(batch_size, shuffle, run.generator,
                                                      start=run.step), start=run.step):
             if cbs is not None:
                 cbs.on_train_batch_begin(step)
             if self.augment is not None:
                 xb = self.augment(xb)
-            step_fn(self.plan.batch(xb), yb)
+            step_fn(to_plan(xb), yb)
             run.step, run.global_step = step + 1, run.global_step + 1
             if cbs is not None:
                 cbs.on_train_batch_end(step, running)
@@ -269,12 +330,14 @@ class Trainer:
         """Loss and metrics over ``data`` in eval mode, without gradients; the weight
         penalties (fixed while evaluating) are added once."""
         was_training = self.model.training
+        previous = (self.loss_fn, self.accumulators)
+        to_plan = self._plan_batch if self._use(data) else self.plan.batch
         self.model.eval()
         self.accumulators.reset()
         try:
             with torch.no_grad():
                 for xb, yb in data.batches(batch_size):
-                    self.test_step(self.plan.batch(xb), yb)
+                    self.test_step(to_plan(xb), yb)
                 logs = self.results()
                 if self.penalties.weights and logs:
                     reg = float(self.penalties.total())
@@ -282,13 +345,16 @@ class Trainer:
                             **{k: v for k, v in logs.items() if k != "loss"}}
         finally:
             self.model.train(was_training)
+            self.loss_fn, self.accumulators = previous
         return logs
 
-    def evaluate(self, x, y=None, *, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:
+    def evaluate(self, x, y=None, *, batch_size: int = 256, verbose: int = 0,
+                 sample_weight=None) -> dict[str, float]:
         """Loss and metrics on ``(x, y)``; see ``Model.evaluate``."""
         batch_size = check_positive_int("batch_size", batch_size, "evaluate")
         verbose = check_verbose(verbose, "evaluate")
-        data, _ = self._prepare(x, y, owner="evaluate", batch_size=batch_size)
+        data, _ = self._prepare(x, y, owner="evaluate", batch_size=batch_size,
+                                sample_weight=sample_weight)
         try:
             with self._plan(training=False) as self.plan:
                 logs = self.validate(data, batch_size)
@@ -302,6 +368,13 @@ class Trainer:
         """Outputs for ``x`` as a numpy array; see ``Model.predict``."""
         return predict(self.model, x, batch_size=batch_size, device=self.device,
                        step=self.predict_step, settings=self.settings)
+
+
+def _detached(out):
+    """The model's output (a tensor, or a tuple of them) detached from the graph."""
+    if isinstance(out, Tensor):
+        return out.detach()
+    return tuple(o.detach() for o in out)
 
 
 class _Loop:
