@@ -16,7 +16,7 @@ from lamina.viz.cam import class_activation_map, plot_class_activation_map
 from lamina.viz.embedding import embedding
 from lamina.viz.features import feature_maps, layer_output, plot_feature_maps
 from lamina.viz.filters import filters, plot_filters
-from lamina.viz.gradients import plot_gradient_flow
+from lamina.viz.gradients import gradient_norms, plot_gradient_flow
 from lamina.viz.regions import linear_regions
 from lamina.viz.training import plot_history
 from lamina.viz.unsupervised import plot_codes_2d, plot_gibbs_chain, plot_reconstructions, rbm_2d
@@ -24,4 +24,4 @@ from lamina.viz.unsupervised import plot_codes_2d, plot_gibbs_chain, plot_recons
 __all__ = ["plot_history", "plot_filters", "class_activation_map", "plot_class_activation_map",
            "plot_gradient_flow", "plot_gibbs_chain", "plot_reconstructions", "plot_codes_2d",
            "feature_maps", "layer_output", "plot_feature_maps", "filters", "saliency",
-           "deconvnet", "embedding", "linear_regions", "rbm_2d"]
+           "deconvnet", "embedding", "linear_regions", "rbm_2d", "gradient_norms"]
