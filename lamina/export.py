@@ -1,0 +1,278 @@
+"""Export a model for serving: ONNX through PyTorch's dynamo exporter, batch axis dynamic.
+
+``model.export("model.onnx")`` (or :func:`export`) traces the model in eval mode with
+``torch.export`` and translates the graph to ONNX (``torch.onnx.export(..., dynamo=True)``),
+with the first axis of every input and output named ``batch`` and left free, so one file
+serves any batch size. The exported graph is the textbook one: outside ``fit``/``predict``
+every layer runs its own ``forward`` (no :mod:`lamina.fast` rewrite is active).
+
+When the exporter fails, lamina finds the layer that cannot be exported by exporting the
+model's sub-modules one at a time, each on the inputs it received in one forward pass, and
+descending into the first one that fails; the error names that layer and gives the
+exporter's own reason.
+
+Needs the optional packages ``onnx`` and ``onnxscript`` (``pip install 'lamina[onnx]'``,
+which adds ``onnxruntime`` to run the file).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import tempfile
+import warnings
+
+import torch
+from torch import Tensor, nn
+from torch.utils import _pytree
+
+from lamina._io import atomic_write_bytes
+from lamina.errors import LaminaError, NotBuiltError, message
+from lamina.training.tensors import first_embedding
+
+__all__ = ["export", "ExportError", "FORMATS"]
+
+#: The formats :func:`export` writes.
+FORMATS = ("onnx",)
+#: Protobuf's limit for one file; larger models keep their weights in ``<path>.data``.
+_PROTOBUF_LIMIT = 2**31 - 2**26
+#: The batch size of the example input the exporter traces (a size of 1 would be taken
+#: as a constant by ``torch.export``'s 0/1 specialization).
+_EXAMPLE_BATCH = 2
+
+
+class ExportError(LaminaError, RuntimeError):
+    """The exporter could not express a model; the message names the layer and the reason.
+
+    Attributes:
+        layer: the dotted path of the offending sub-module inside the model (``""`` for the
+            model itself), or None when no single layer could be blamed.
+    """
+
+    def __init__(self, text: str, layer: str | None = None):
+        super().__init__(text)
+        self.layer = layer
+
+
+def _require(package: str) -> None:
+    try:
+        importlib.import_module(package)
+    except ImportError as err:
+        raise ImportError(message(
+            f"ONNX export needs the optional package `{package}`, which is not installed.",
+            fix="Install lamina's onnx extra: `pip install 'lamina[onnx]'` (onnx, onnxscript "
+                "and onnxruntime).")) from err
+
+
+def _input_shapes(model: nn.Module, input_shape) -> list[tuple]:
+    """Per-sample input shapes, one per input (no batch axis)."""
+    shape = input_shape if input_shape is not None else getattr(model, "input_shape", None)
+    name = getattr(model, "name", type(model).__name__)
+    if shape is None:
+        raise NotBuiltError(message(
+            f"Model '{name}' has no input shape, so there is nothing to trace for export.",
+            fix="Build it first (`input_shape=` or `model.build(shape)`), or pass "
+                "`export(path, input_shape=(...))`."))
+    if len(shape) and all(isinstance(s, (list, tuple)) for s in shape):
+        return [tuple(int(d) for d in s) for s in shape]
+    return [tuple(int(d) for d in shape)]
+
+
+def _example_inputs(model: nn.Module, shapes: list[tuple]) -> tuple:
+    """A batch of zeros (token id 0 when the model starts with an embedding) per input."""
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    ids = len(shapes) == 1 and first_embedding(model) is not None
+    dtype = torch.int64 if ids else torch.float32
+    return tuple(torch.zeros((_EXAMPLE_BATCH, *s), dtype=dtype, device=device) for s in shapes)
+
+
+def _dynamic_batch(args: tuple, batch) -> tuple:
+    """``torch.export``'s ``dynamic_shapes`` for ``args``: axis 0 of every tensor is ``batch``."""
+    return _pytree.tree_map(lambda a: {0: batch} if isinstance(a, Tensor) and a.dim() else None,
+                            args)
+
+
+def _check_textbook(model: nn.Module) -> None:
+    """Refuse to export while an execution plan's rewrites are installed (inside ``fit``)."""
+    for name, module in model.named_modules():
+        for attr in ("forward", "preactivation"):
+            bound = vars(module).get(attr)
+            if getattr(getattr(bound, "__func__", None), "__module__", "") == "lamina.fast.rewrites":
+                raise RuntimeError(message(
+                    f"Layer '{name or type(model).__name__}' runs an execution plan's "
+                    f"rewritten `{attr}` (export was called inside `fit`/`predict`).",
+                    fix="Export after `fit` returns, e.g. from `on_train_end`'s caller."))
+
+
+def _to_onnx(module: nn.Module, args: tuple, *, input_names=None, output_names=None,
+             opset_version: int | None = None):
+    """``module`` as an ``ONNXProgram`` with a dynamic batch axis (not yet saved)."""
+    batch = torch.export.Dim("batch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation chatter
+        if "dynamo" in inspect.signature(torch.onnx.export).parameters:  # torch >= 2.5
+            return torch.onnx.export(module, args, dynamo=True, verbose=False,
+                                     dynamic_shapes=_dynamic_batch(args, batch),
+                                     input_names=input_names, output_names=output_names,
+                                     opset_version=opset_version, external_data=False)
+        # torch 2.4: the first dynamo exporter, every axis dynamic
+        options = torch.onnx.ExportOptions(dynamic_shapes=True)
+        return torch.onnx.dynamo_export(module, *args, export_options=options)
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:400]
+
+
+def _calls(module: nn.Module, args: tuple) -> list[tuple[str, nn.Module, tuple, dict]]:
+    """The direct children of ``module`` that one forward on ``args`` calls, in call order,
+    with the (first) arguments each received."""
+    seen: dict[int, tuple] = {}
+    names = {id(child): name for name, child in module.named_children()}
+
+    def record(child, child_args, child_kwargs):
+        seen.setdefault(id(child), (names[id(child)], child, child_args, child_kwargs))
+
+    handles = [child.register_forward_pre_hook(record, with_kwargs=True)
+               for child in module.children()]
+    try:
+        with torch.no_grad():
+            module(*args)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return list(seen.values())
+
+
+def _exports(module: nn.Module, args: tuple, kwargs: dict) -> BaseException | None:
+    """None if ``module`` exports on ``args``, else the exporter's error."""
+    if kwargs:
+        class _Bound(nn.Module):  # the recorded keyword arguments, held fixed
+            def __init__(self):
+                super().__init__()
+                self.inner = module
+
+            def forward(self, *a):
+                return self.inner(*a, **kwargs)
+
+        module = _Bound()
+    try:
+        _to_onnx(module, args)
+    except Exception as err:  # noqa: BLE001 -- any failure is what we look for
+        return err
+    return None
+
+
+def _culprit(module: nn.Module, args: tuple, path: str = "", depth: int = 0):
+    """``(dotted path, module, error)`` of the innermost sub-module that fails to export."""
+    if depth < 32:
+        try:
+            calls = _calls(module, args)
+        except Exception:  # noqa: BLE001 -- the module cannot even run: blame it
+            calls = []
+        for name, child, child_args, child_kwargs in calls:
+            error = _exports(child, child_args, child_kwargs)
+            if error is not None:
+                inner = f"{path}.{name}" if path else name
+                found = _culprit(child, child_args, inner, depth + 1) if not child_kwargs else None
+                return found or (inner, child, error)
+    return None
+
+
+def _save(program, path: str) -> None:
+    """Write the ONNX file atomically; weights over protobuf's limit go to ``<path>.data``."""
+    proto = program.model_proto
+    if proto.ByteSize() < _PROTOBUF_LIMIT:
+        atomic_write_bytes(path, proto.SerializeToString())
+        return
+    folder, base = os.path.split(os.path.abspath(path))
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        program.save(os.path.join(tmp, base), external_data=True)
+        for name in sorted(os.listdir(tmp), key=lambda n: n == base):  # the model file last
+            os.replace(os.path.join(tmp, name), os.path.join(folder, name))
+
+
+def export(model: nn.Module, path, format: str = "onnx", *, input_shape=None,
+           opset_version: int | None = None) -> str:
+    """Write ``model`` as an ONNX file whose batch axis is dynamic: ``y = model(x)`` in eval mode.
+
+    Args:
+        model: a built lamina model or layer (Sequential, functional, zoo, recurrent,
+            an autoencoder's encoder...) or any ``nn.Module`` given ``input_shape``.
+        path: the file to write (replaced atomically).
+        format: ``"onnx"``, the only format for now. Defaults to ``"onnx"``.
+        input_shape: per-sample input shape (a list of shapes for several inputs); defaults
+            to the model's ``input_shape``.
+        opset_version: the ONNX opset; defaults to the exporter's choice.
+
+    Returns:
+        ``path``, as a string. The graph's inputs are named after the model's ``lm.Input``
+        tensors (``input`` for one input), its outputs ``output`` (``output_0``, ... for
+        several); dropout is off and batch norms use their running statistics.
+
+    Raises:
+        ImportError: when ``onnx`` or ``onnxscript`` is not installed.
+        ExportError: when the exporter cannot express the model; the message and
+            ``err.layer`` name the first layer that fails on its own.
+
+    Example:
+        >>> import os, tempfile, onnx, lamina as lm
+        >>> from lamina.export import export
+        >>> net = lm.Sequential([lm.layers.Dense(3, activation="softmax")], input_shape=(4,))
+        >>> path = export(net, os.path.join(tempfile.mkdtemp(), "net.onnx"))
+        >>> [d.dim_param or d.dim_value for d in onnx.load(path).graph.input[0].type.tensor_type.shape.dim]
+        ['batch', 4]
+    """
+    if format not in FORMATS:
+        raise ValueError(message("Argument `format` of export is not a format lamina writes.",
+                                 expected=" or ".join(repr(f) for f in FORMATS),
+                                 received=f"format={format!r}"))
+    _require("onnx")
+    _require("onnxscript")
+    if not isinstance(model, nn.Module):
+        raise TypeError(message("Argument `model` of export must be an nn.Module.",
+                                received=f"a {type(model).__name__}"))
+    path = os.fspath(path)
+    shapes = _input_shapes(model, input_shape)
+    args = _example_inputs(model, shapes)
+    config = getattr(model, "_input_config", None)
+    input_names = ([c["name"] for c in config] if config and len(config) == len(args)
+                   else ["input"] if len(args) == 1 else [f"input_{i}" for i in range(len(args))])
+    _check_textbook(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(*args)
+        outs = _pytree.tree_leaves(out)
+        output_names = ["output"] if len(outs) == 1 else [f"output_{i}" for i in range(len(outs))]
+        try:
+            program = _to_onnx(model, args, input_names=input_names, output_names=output_names,
+                               opset_version=opset_version)
+        except Exception as err:  # noqa: BLE001 -- reported with the layer to blame
+            raise _explain(model, args, err) from err
+    finally:
+        model.train(was_training)
+    _save(program, path)
+    return path
+
+
+def _explain(model: nn.Module, args: tuple, err: BaseException) -> ExportError:
+    name = getattr(model, "name", type(model).__name__)
+    found = _culprit(model, args)
+    if found is None:
+        return ExportError(message(
+            f"Model '{name}' could not be exported to ONNX, though each of its layers exports "
+            f"on its own (the failure is in how the model combines them).",
+            received=_first_line(err),
+            fix="Export a model whose forward only calls its layers, or report the model."))
+    where, layer, error = found
+    kind = type(layer).__name__
+    return ExportError(message(
+        f"Layer '{getattr(layer, 'name', where)}' ({kind}, at `{where}` in model '{name}') "
+        f"cannot be exported to ONNX.", received=_first_line(error),
+        fix="Replace or remove that layer for serving, or export the part of the model "
+            "before it (`lm.Model(inputs=model.input, outputs=layer_before.output)`)."),
+        layer=where)
