@@ -8,18 +8,21 @@ output shapes, which ``summary()`` prints.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import torch
 from torch import nn
 
 from lamina._registry import Registry
+from lamina._validation import check_shape
 from lamina.errors import NotBuiltError, message
 from lamina.layers.input_spec import InputSpec, format_shape
 from lamina.layers.naming import auto_name
 from lamina.layers.symbolic import call_symbolic, is_symbolic
 
-__all__ = ["Layer", "auto_name", "LAYERS"]
+__all__ = ["Layer", "auto_name", "declared_input_shape", "LAYERS"]
 
 #: Every ``Layer`` subclass, by class name (lamina's) or module-qualified name (others):
 #: how ``load_model`` finds a saved layer's class.
@@ -34,6 +37,9 @@ class Layer(nn.Module):
     Args:
         name: the layer's name in summaries and error messages. Defaults to a unique
             snake-case name derived from the class (``dense_2``).
+        input_shape: accepted by every layer, as in Keras: the per-sample input shape
+            (no batch axis) of the first layer of a ``Sequential``, which then builds
+            eagerly from it; kept as ``declared_input_shape``. Defaults to None.
 
     Example:
         >>> from lamina import layers
@@ -53,6 +59,9 @@ class Layer(nn.Module):
         super().__init_subclass__(**kwargs)
         if not cls.__name__.startswith("_"):
             LAYERS.register_class(cls, overwrite=overwrite)
+        init = cls.__dict__.get("__init__")
+        if init is not None and "input_shape" not in inspect.signature(init).parameters:
+            cls.__init__ = _accepting_input_shape(init)
 
     def __init__(self, *, name: str | None = None):
         super().__init__()
@@ -63,6 +72,7 @@ class Layer(nn.Module):
         self.output_shape: tuple | None = None
         self._trainable = True
         self._symbolic_outputs: list = []
+        self.declared_input_shape: tuple | None = None
         self._lazy_hook = self.register_forward_pre_hook(_build_on_first_call)
 
     def __call__(self, *args, **kwargs):
@@ -219,6 +229,32 @@ class Layer(nn.Module):
         if shape and isinstance(shape[0], (tuple, list)):
             return ", ".join(format_shape(s) for s in shape)
         return format_shape(shape)
+
+
+def _accepting_input_shape(init):
+    """``init`` that also takes Keras's layer-level ``input_shape=`` (recorded once the
+    constructor has run, as ``declared_input_shape``; ``Sequential`` builds from it)."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, input_shape=None, **kwargs):
+        init(self, *args, **kwargs)
+        if input_shape is not None:
+            self.declared_input_shape = check_shape("input_shape", input_shape,
+                                                    f"layer '{self.name}'")
+
+    return __init__
+
+
+def declared_input_shape(layers) -> tuple | None:
+    """The ``input_shape=`` given to the first of ``layers`` (None if none was).
+
+    Example:
+        >>> from lamina import layers
+        >>> declared_input_shape([layers.Dense(2, input_shape=(3,)), layers.Dense(1)])
+        (3,)
+    """
+    first = next(iter(layers), None)
+    return getattr(first, "declared_input_shape", None)
 
 
 def _build_on_first_call(layer: Layer, args: tuple) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
+import warnings
 from typing import Any
 
 import torch
@@ -16,7 +18,7 @@ from lamina._shapes import (
     same_padding,
 )
 from lamina._validation import check_int_tuple, check_option, check_positive_int
-from lamina.errors import message
+from lamina.errors import LaminaWarning, message
 from lamina.layers._activated import ActivatedLayer
 from lamina.layers.input_spec import InputSpec
 
@@ -224,6 +226,31 @@ class Conv2D(_Conv):
     """
 
     rank = 2
+
+    def __init__(self, filters: int, kernel_size, *args, **kwargs):
+        if args:
+            _warn_keras1_kernel(filters, kernel_size, args[0])
+        super().__init__(filters, kernel_size, *args, **kwargs)
+
+    __init__.__signature__ = inspect.signature(_Conv.__init__)
+
+
+def _warn_keras1_kernel(filters, kernel_size, strides) -> None:
+    """Warn about ``Conv2D(f, k, k)``: a positional stride equal to the kernel size is what
+    a port of Keras 1's ``Convolution2D(nb_filter, nb_row, nb_col)`` writes for a k x k
+    kernel, and it silently builds a stride-k convolution instead."""
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, numbers.Integral):
+        return
+    if strides == kernel_size and kernel_size > 1:
+        warnings.warn(message(
+            f"Conv2D({filters}, {kernel_size}, {strides}) builds a {kernel_size}x{kernel_size} "
+            f"convolution with stride {strides}: the third positional argument of Conv2D is "
+            f"`strides`, while Keras 1's Convolution2D(nb_filter, nb_row, nb_col) meant a "
+            f"{kernel_size}x{strides} kernel.",
+            fix=f"For a {kernel_size}x{kernel_size} kernel with stride 1 write "
+                f"Conv2D({filters}, ({kernel_size}, {strides})); to keep stride {strides}, pass "
+                f"it by keyword (strides={strides}), which does not warn."),
+            LaminaWarning, stacklevel=4)
 
 
 

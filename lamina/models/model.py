@@ -16,6 +16,7 @@ from lamina.config import resolve_device
 from lamina.errors import NotCompiledError, message
 from lamina.fast.plan import Settings, check_switch, cuda_graphs_for
 from lamina.layers.base import Layer
+from lamina.models.keras_api import KerasAPI
 from lamina.models.logits import fold
 from lamina.training import binding
 from lamina.training.history import History
@@ -35,7 +36,7 @@ def _set_trainable(module: nn.Module, value: bool) -> None:
             param.requires_grad_(value)
 
 
-class Model(Layer):
+class Model(KerasAPI, Layer):
     """Base of lamina models: ``compile``, ``fit``, ``evaluate``, ``predict``, ``summary``, ``save``.
 
     Subclass it and define ``forward`` (and ``build`` if the model creates weights lazily),
@@ -415,9 +416,10 @@ class Model(Layer):
                  sum(p.numel() for p in child.parameters()))
                 for name, child in self.named_children()]
 
-    def summary(self, print_fn=print) -> None:
+    def summary(self, print_fn=print, show_trainable: bool = False) -> None:
         """Print each layer with its output shape and parameter count (and, for a graph,
-        the layers it is connected to), then the totals."""
+        the layers it is connected to; with ``show_trainable``, a Trainable column: Y, N or
+        partial), then the totals."""
         if not self.built:
             self.count_params()  # raises the not-built hint
         rows = self.summary_rows()
@@ -425,12 +427,14 @@ class Model(Layer):
         graph = any(len(r) > 3 for r in rows)
         w0, w1 = (max([len(heads[k])] + [len(str(r[k])) for r in rows]) + 2 for k in (0, 1))
         w3 = max([len(heads[3])] + [len(str(r[3])) for r in rows]) + 2 if graph else 0
-        line = "=" * (w0 + w1 + 12 + w3)
         tail = f"  {heads[3]}" if graph else ""
-        out = [f'Model: "{self.name}"', line,
-               f"{heads[0]:<{w0}}{heads[1]:<{w1}}{heads[2]:>10}{tail}", line]
-        out += [f"{r[0]:<{w0}}{r[1]:<{w1}}{r[2]:>10,}" + (f"  {r[3]}" if graph else "")
-                for r in rows]
+        table = [f"{heads[0]:<{w0}}{heads[1]:<{w1}}{heads[2]:>10}{tail}"]
+        table += [f"{r[0]:<{w0}}{r[1]:<{w1}}{r[2]:>10,}" + (f"  {r[3]}" if graph else "")
+                  for r in rows]
+        if show_trainable:
+            table = self._with_trainable_column(table, rows)
+        line = "=" * max(w0 + w1 + 12 + w3, len(table[0]))
+        out = [f'Model: "{self.name}"', line, table[0], line, *table[1:]]
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
         out += [line, f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable:,}",

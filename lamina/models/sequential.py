@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from lamina._validation import check_shape
 from lamina.errors import message
-from lamina.layers.base import Layer
+from lamina.layers.base import Layer, declared_input_shape
 from lamina.layers.input_spec import format_shape
 from lamina.layers.serialization import layer_from_config, layer_to_config
 from lamina.layers.symbolic import Input, Node, SymbolicTensor
@@ -51,6 +51,8 @@ class Sequential(Model):
         self.layers = nn.ModuleList()
         for layer in layers or []:
             self._append(layer)
+        if input_shape is None:  # Keras's `Dense(8, input_shape=(4,))` on the first layer
+            input_shape = declared_input_shape(self.layers)
         if input_shape is not None:
             self.build(input_shape)
 
@@ -72,8 +74,10 @@ class Sequential(Model):
             (2,)
         """
         self._append(layer)
-        if self.input_shape is not None:
-            self.build(self.input_shape)
+        shape = self.input_shape if self.input_shape is not None else declared_input_shape(
+            self.layers)
+        if shape is not None:
+            self.build(shape)
 
     def pop(self) -> nn.Module:
         """Remove and return the last layer.
