@@ -15,6 +15,7 @@ from lamina import (  # noqa: E402
     augment,
     callbacks,
     datasets,
+    distributed,
     initializers,
     layers,
     losses,
@@ -35,7 +36,7 @@ from lamina.saving import load_model, save_model  # noqa: E402
 
 __all__ = [
     "__version__", "Model", "Input", "Sequential", "load_model", "save_model", "set_seed",
-    "keep_freed_memory", "activations", "augment", "callbacks", "datasets", "initializers",
-    "layers", "losses", "metrics", "optimizers", "recurrent", "regularizers", "schedules",
-    "transfer", "unsupervised", "utils", "viz", "zoo",
+    "keep_freed_memory", "activations", "augment", "callbacks", "datasets", "distributed",
+    "initializers", "layers", "losses", "metrics", "optimizers", "recurrent", "regularizers",
+    "schedules", "transfer", "unsupervised", "utils", "viz", "zoo",
 ]

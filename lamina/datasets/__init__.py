@@ -7,9 +7,10 @@ Example:
 
 from lamina.datasets import captions, fashion_mnist, mnist, sequences, surfaces, synthetic
 from lamina.datasets._download import DatasetNotFoundError, DownloadError, fetch
+from lamina.datasets.arrayfile import ArrayFile
 from lamina.datasets.idx import read_idx, write_idx
 from lamina.datasets.split import split
 
-__all__ = ["captions", "fashion_mnist", "mnist", "sequences", "surfaces", "synthetic",
+__all__ = ["ArrayFile", "captions", "fashion_mnist", "mnist", "sequences", "surfaces", "synthetic",
            "read_idx",
            "write_idx", "fetch", "DatasetNotFoundError", "DownloadError", "split"]

@@ -203,7 +203,8 @@ class Model(KerasAPI, Layer):
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True, *,
             callbacks=(), initial_epoch: int = 0, checkpoint=None,
             checkpoint_every: int | None = None, resume: bool = False,
-            augment=None, sample_weight=None, class_weight=None) -> History:
+            augment=None, strategy="auto", sync_batchnorm: bool = False,
+            sample_weight=None, class_weight=None) -> History:
         """Train the model on ``(x, y)``.
 
         Args:
@@ -241,6 +242,13 @@ class Model(KerasAPI, Layer):
             augment: a callable applied to each training batch on the device before the
                 forward pass (``lm.augment.Compose([...])``); not used for validation.
             sample_weight: ``N`` weights ``w_i >= 0`` (or, for several outputs, a list or
+            strategy: ``"auto"``: data-parallel (``DistributedDataParallel``) when the
+                script was launched as several processes (``torchrun``, ``WORLD_SIZE > 1``),
+                else one process; ``"ddp"``: data-parallel, an error when not launched;
+                None: never. ``batch_size`` is then the global batch, split across the
+                processes (see :mod:`lamina.distributed.parallel`). Defaults to ``"auto"``.
+            sync_batchnorm: in data-parallel training, batch norms use the statistics of
+                the whole global batch (all ranks). Defaults to False.
                 dict with one array per output); the loss of a batch of ``B`` is Keras's
                 ``sum_i w_i l_i / B`` and ``weighted_metrics`` use them. Also taken from
                 ``validation_data=(x, y, w)``. Defaults to None.
@@ -266,7 +274,8 @@ class Model(KerasAPI, Layer):
             validation_split=validation_split, validation_data=validation_data,
             shuffle=shuffle, callbacks=callbacks, initial_epoch=initial_epoch,
             checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
-            augment=augment, sample_weight=sample_weight, class_weight=class_weight)
+            augment=augment, strategy=strategy, sync_batchnorm=sync_batchnorm,
+            sample_weight=sample_weight, class_weight=class_weight)
         return self.history
 
     def evaluate(self, x, y=None, batch_size: int = 256, verbose: int = 0, *,

@@ -27,6 +27,7 @@ from lamina._validation import (
 from lamina.callbacks.base import Callback
 from lamina.errors import LaminaWarning, message
 from lamina.layers.input_spec import format_shape
+from lamina.training.streaming import StreamData, streams
 from lamina.training.targets import check_targets
 from lamina.training.tensors import check_finite, check_ids, first_embedding, to_tensor
 
@@ -162,7 +163,9 @@ def make_data(x, y=None, *, owner: str, batch_size: int, shuffle: bool = False, 
     ``ids``: the embedding the model starts with (see :func:`first_embedding`), or None.
     Without ``allow_empty`` (``fit``, ``evaluate``) zero samples are an error.
     """
-    if isinstance(x, (DataLoader, Dataset)):
+    if streams(x):  # a memmap or a map-style Dataset: read batch by batch (training.streaming)
+        data = StreamData(x, y, owner=owner, device=device, ids=ids)
+    elif isinstance(x, (DataLoader, Dataset)):
         if y is not None:
             raise ValueError(message(
                 f"Argument `y` of {owner} must be None when `x` is a Dataset or DataLoader "
@@ -253,6 +256,8 @@ def _checked(model, x, y, *, owner: str, loss_name: str, batch_size: int, shuffl
              device):
     data = make_data(x, y, owner=owner, batch_size=batch_size, shuffle=shuffle, device=device,
                      ids=first_embedding(model))
+    if isinstance(data, StreamData):  # checked on its first samples, then batch by batch
+        return data.checked(model, loss_name, _output_shape)
     if isinstance(data, LoaderData):
         data.needs_y = True  # checked as its batches come
         return data
@@ -331,6 +336,8 @@ def prepare(model, x, y=None, *, owner: str, loss_name: str = "", batch_size: in
                               device=device)
     if not validation_split:
         return data, None
+    if isinstance(data, StreamData):  # a split of the rows, none read
+        return data.split(validation_split)
     if not isinstance(data, ArrayData):
         raise ValueError("`validation_split` needs in-memory arrays; pass "
                          "`validation_data=` with a Dataset or DataLoader.")

@@ -109,8 +109,9 @@ def training_settings(trainer) -> dict:
 
 
 def save_training_state(directory, trainer, run: RunState, history, callbacks,
-                        fit_args: dict) -> None:
-    """Write the whole training state to ``directory/last.ckpt``, atomically."""
+                        fit_args: dict, extra: dict | None = None) -> None:
+    """Write the whole training state to ``directory/last.ckpt``, atomically (``extra``:
+    more entries, e.g. every rank's part of a data-parallel run)."""
     os.makedirs(directory, exist_ok=True)
     save_state(checkpoint_path(directory), {
         "settings": training_settings(trainer),
@@ -127,6 +128,7 @@ def save_training_state(directory, trainer, run: RunState, history, callbacks,
                         else None),
         "history": history.state_dict(),
         "callbacks": [{"class": type(cb).__name__, "state": cb.state_dict()} for cb in callbacks],
+        **(extra or {}),
     })
 
 
@@ -229,11 +231,13 @@ def _load_part(what: str, path: str, load) -> None:
 
 
 def restore_training_state(directory, trainer, run: RunState, history, callbacks,
-                           fit_args: dict) -> bool:
+                           fit_args: dict, on_restore=None) -> bool:
     """Load ``directory/last.ckpt`` into the trainer, run state, history and callbacks.
 
     Settings that differ from the checkpoint's are refused or warned about by the rule in
     the module docstring; everything is checked before the model's weights are touched.
+
+    ``on_restore(state)`` runs last (a data-parallel run puts back each rank's part).
 
     Returns:
         False (and changes nothing) when there is no checkpoint yet, else True.
@@ -268,6 +272,8 @@ def restore_training_state(directory, trainer, run: RunState, history, callbacks
                        lambda cb=cb, entry=entry: cb.load_state_dict(entry["state"]))
     run.epoch, run.step, run.global_step = state["epoch"], state["step"], state["global_step"]
     _load_part("random generator", path, lambda: _restore_generators(run, state))
+    if on_restore is not None:
+        _load_part("process", path, lambda: on_restore(state))
     return True
 
 

@@ -9,6 +9,7 @@ at the start of each call.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import warnings
@@ -20,6 +21,7 @@ from torch import Tensor, nn
 from lamina._validation import check_positive_int, check_verbose
 from lamina.callbacks.base import CallbackList, TrainingStopped
 from lamina.callbacks.progress import ProgressBar, format_logs
+from lamina.distributed import parallel as data_parallel
 from lamina.errors import LaminaWarning, message
 from lamina.fast.plan import DEFAULT_SETTINGS, Settings, plan_for
 from lamina.training import binding
@@ -104,6 +106,7 @@ class Trainer:
         self.compiled_step = None  # the plan's compiled step (jit), kept across fits
         self.augment = None
         self.plan = None
+        self.parallel = None  # lamina.distributed: the data-parallel state during a call
 
     @property
     def metrics(self) -> list:
@@ -199,6 +202,8 @@ class Trainer:
 
     def results(self) -> dict[str, float]:
         """Loss and metrics accumulated since the last reset, read back in one sync."""
+        if self.parallel is not None:  # lamina.distributed: summed over all ranks
+            return self.parallel.results(self.accumulators)
         return self.accumulators.results()
 
     def _accumulator_state(self) -> dict:
@@ -237,7 +242,8 @@ class Trainer:
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
             callbacks=(), initial_epoch: int = 0, checkpoint=None,
             checkpoint_every: int | None = None, resume: bool = False,
-            augment=None, sample_weight=None, class_weight=None) -> History:
+            augment=None, strategy="auto", sync_batchnorm: bool = False,
+            sample_weight=None, class_weight=None) -> History:
         """Train for ``epochs`` epochs; see ``Model.fit``."""
         (batch_size, epochs, verbose, validation_split, shuffle, callbacks,
          initial_epoch) = check_fit_arguments(
@@ -248,6 +254,8 @@ class Trainer:
         if (resume or checkpoint_every) and checkpoint is None:
             raise ValueError(message("`resume` and `checkpoint_every` need a checkpoint "
                                      "directory.", fix="Pass `checkpoint='run_dir'` to fit."))
+        # lamina.distributed: data-parallel across a launched group (None on one process)
+        parallel = data_parallel.start(self, strategy, sync_batchnorm)
         data, val = self._prepare(x, y, owner="fit", batch_size=batch_size, shuffle=shuffle,
                                   validation_split=validation_split,
                                   validation_data=validation_data,
@@ -256,6 +264,9 @@ class Trainer:
             raise ValueError(message("`augment` of fit transforms one input tensor; this model "
                                      f"has {self.model_inputs()}.",
                                      fix="Augment inside the model, or before fit."))
+        if parallel is not None:  # this rank's part of every batch; rank 0 prints
+            data, val = parallel.shard(data), parallel.shard(val, training=False)
+            verbose = parallel.verbose(verbose)
         # the optimizer gets the trainable parameters (again, if a layer was (un)frozen)
         binding.bind(self.optimizer, self.model, self.lr_multipliers)
         history = History()
@@ -269,17 +280,27 @@ class Trainer:
         run.generator.manual_seed(int(torch.randint(2**62, ())))
         fit_args = {"batch_size": batch_size, "epochs": epochs, "shuffle": shuffle,
                     "samples": len(data)}
+        if parallel is not None:  # one permutation for all ranks
+            parallel.broadcast_generator(run.generator)
+            fit_args["world_size"] = parallel.world
         cbs.on_train_begin()
         if resume:
-            restore_training_state(checkpoint, self, run, history, callbacks, fit_args)
+            restore_training_state(checkpoint, self, run, history, callbacks, fit_args,
+                                   on_restore=lambda state: data_parallel.restore_ranks(
+                                       state, self, parallel))
 
         def saver():
-            save_training_state(checkpoint, self, run, history, callbacks, fit_args)
+            # lamina.distributed: every rank's streams and sums, written by rank 0
+            extra = None if parallel is None else {"distributed": parallel.checkpoint_entry()}
+            if parallel is None or parallel.is_main:
+                save_training_state(checkpoint, self, run, history, callbacks, fit_args,
+                                    extra=extra)
 
         loop = _Loop(self, data, val, batch_size, shuffle, cbs,
                      saver if checkpoint is not None else None, checkpoint_every)
         try:
-            with self._plan(training=True) as self.plan:
+            with (parallel.wrapped() if parallel is not None else contextlib.nullcontext()), \
+                    self._plan(training=True) as self.plan:
                 loop.run(run, epochs, history)
         except TrainingStopped as stop:
             history.stop_reason = stop.reason
@@ -355,8 +376,12 @@ class Trainer:
         verbose = check_verbose(verbose, "evaluate")
         data, _ = self._prepare(x, y, owner="evaluate", batch_size=batch_size,
                                 sample_weight=sample_weight)
+        parallel = data_parallel.for_evaluate(self)  # a running group splits the samples
+        if parallel is not None:
+            data, verbose = parallel.shard(data, training=False), parallel.verbose(verbose)
         try:
-            with self._plan(training=False) as self.plan:
+            with (parallel.reducing() if parallel is not None else contextlib.nullcontext()), \
+                    self._plan(training=False) as self.plan:
                 logs = self.validate(data, batch_size)
         finally:
             self.plan = None
