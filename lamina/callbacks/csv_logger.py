@@ -8,6 +8,7 @@ from typing import Any
 
 from lamina.callbacks import _utils as check
 from lamina.callbacks.base import Callback
+from lamina.distributed.env import is_main_process
 from lamina.errors import message
 
 __all__ = ["CSVLogger"]
@@ -58,6 +59,8 @@ class CSVLogger(Callback):
         self._resuming = False
 
     def on_train_begin(self, logs=None):
+        if not is_main_process():  # lamina.distributed: rank 0 writes the files
+            return
         self._close()
         extend = self.append or self._resuming
         if not self._resuming:
@@ -74,6 +77,8 @@ class CSVLogger(Callback):
             self._writer.writerow(["epoch", *self.keys])
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_main_process():  # lamina.distributed: rank 0 writes the files
+            return
         if self._file is None:
             self.on_train_begin()
         logs = logs if logs is not None else {}

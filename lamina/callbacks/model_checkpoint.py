@@ -8,6 +8,7 @@ from typing import Any
 
 from lamina.callbacks import _utils as check
 from lamina.callbacks.monitor import MonitorCallback
+from lamina.distributed.env import is_main_process
 from lamina.errors import message
 
 __all__ = ["ModelCheckpoint"]
@@ -133,6 +134,8 @@ class ModelCheckpoint(MonitorCallback):
             if not self.is_improvement(current, self.best):
                 return
             self.best = current
+        if not is_main_process():  # lamina.distributed: rank 0 writes the files
+            return
         path = self._format(logs)
         folder = os.path.dirname(path)
         if folder:

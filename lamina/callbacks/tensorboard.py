@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lamina.callbacks import _utils as check
 from lamina.callbacks.base import Callback
+from lamina.distributed.env import is_main_process
 
 __all__ = ["TensorBoard"]
 
@@ -47,10 +48,14 @@ class TensorBoard(Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
+        if not is_main_process():  # lamina.distributed: rank 0 writes the files
+            return
         self._close()
         self._writer = self._writer_class(log_dir=self.log_dir)
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_main_process():  # lamina.distributed: rank 0 writes the files
+            return
         if self._writer is None:
             self.on_train_begin()
         for key, value in (logs or {}).items():

@@ -113,3 +113,17 @@ def test_is_main_process_and_world_size_outside_a_launcher(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert not lm.distributed.is_main_process() and lm.distributed.launched()
     assert DataParallel(None, 1, 2).verbose(1) == 0
+
+
+def test_only_rank_0_writes_checkpoints_and_logs(monkeypatch, tmp_path):
+    monkeypatch.setenv("RANK", "1")  # what torchrun tells a second process
+    net = lm.Sequential([lm.layers.Dense(2)], input_shape=(3,))
+    net.compile(loss="mse")
+    callbacks = [lm.callbacks.ModelCheckpoint(str(tmp_path / "m.safetensors"), monitor="loss",
+                                              save_weights_only=True),
+                 lm.callbacks.CSVLogger(str(tmp_path / "log.csv"))]
+    net.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0, strategy=None, callbacks=callbacks)
+    assert os.listdir(tmp_path) == []
+    monkeypatch.setenv("RANK", "0")
+    net.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0, strategy=None, callbacks=callbacks)
+    assert sorted(os.listdir(tmp_path)) == ["log.csv", "m.safetensors"]
