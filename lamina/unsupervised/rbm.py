@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from lamina._validation import check_nonnegative_int
 from lamina.callbacks.progress import ProgressBar
 from lamina.config import resolve_device
+from lamina.distributed.contrastive import CDParallel
 from lamina.errors import message
 from lamina.fast import rbm as fast_rbm
 from lamina.functional import energy as E
@@ -247,12 +248,15 @@ class RBM(EstimatorMixin, nn.Module):
 
     def _epochs(self, v: Tensor, epochs: int) -> None:
         gen = self._generator()
+        # lamina.distributed: data-parallel CD when launched as several processes
+        self._parallel = CDParallel.start(self, gen)
         n = v.shape[0]
         total = self.n_seen_ + n
         self.visible_mean_ = self.visible_mean_ * (self.n_seen_ / total) + v.mean(0) * (n / total)
         self.n_seen_ = total
         steps = math.ceil(n / self.batch_size)
-        bar = ProgressBar(self.verbose) if self.verbose else None
+        prints = self.verbose and (self._parallel is None or self._parallel.prints())
+        bar = ProgressBar(self.verbose) if prints else None
         if bar is not None:
             bar.set_params({"epochs": epochs, "steps": steps, "verbose": self.verbose})
         start_epoch = self.epochs_trained_
@@ -262,6 +266,8 @@ class RBM(EstimatorMixin, nn.Module):
             if bar is not None:
                 bar.on_epoch_begin(epoch)
             order = torch.randperm(n, generator=gen, device=v.device) if n > 1 else None
+            if order is not None and self._parallel is not None:
+                order = self._parallel.order(order)
             for step in range(steps):
                 self._cd_step(self._batch(v, order, step, buffer), lr)
                 if bar is not None:
@@ -277,6 +283,8 @@ class RBM(EstimatorMixin, nn.Module):
         if order is None:
             return v[rows]
         index = order[rows]
+        if getattr(self, "_parallel", None) is not None:  # this rank's part of the batch
+            index = self._parallel.part(index)
         if len(index) != len(buffer):                  # the last, partial batch
             return v.index_select(0, index)
         return torch.index_select(v, 0, index, out=buffer)
@@ -298,6 +306,8 @@ class RBM(EstimatorMixin, nn.Module):
             visible=self.units, generator=self.random_state_)
         if self.persistent:
             self._chain = grad.chain
+        if getattr(self, "_parallel", None) is not None:  # averaged over the ranks
+            self._parallel.average([grad.weight, grad.visible_bias, grad.hidden_bias])
         # Gradient ascent on the log-likelihood is the deck's SGD rule at rate -lr on
         # G = G+ - G- (W <- W + lr G + mu dW), with W's decay -lr * (-weight_decay W); the
         # biases are not decayed.

@@ -62,7 +62,21 @@ def grads(batch_norm: bool, strategy):
     return recorder.steps, history.history["loss"]
 
 
+def rbm(strategy_world: int):
+    """A DBN (two RBMs) pretrained on 50 binary samples in batches of 8."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((50, 12)) < 0.3).astype(np.float32)
+    dbn = lm.unsupervised.DBN([12, 6, 4], epochs=10, batch_size=8, lr=0.5, random_state=0)
+    return dbn.fit(x), x
+
+
 def main(out: str, mode: str) -> None:
+    if mode == "rbm":
+        dbn, _ = rbm(2)
+        save_file({f"{i}.{k}": v.contiguous() for i, r in enumerate(dbn.rbms)
+                   for k, v in (("w", r.weight), ("b", r.visible_bias), ("c", r.hidden_bias))},
+                  os.path.join(out, f"rbm_{lm.distributed.rank()}.safetensors"))
+        return
     if mode == "grads":
         for name, batch_norm in (("plain", False), ("bn", True)):
             steps, losses = grads(batch_norm, "ddp")

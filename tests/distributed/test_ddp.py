@@ -127,3 +127,24 @@ def test_only_rank_0_writes_checkpoints_and_logs(monkeypatch, tmp_path):
     monkeypatch.setenv("RANK", "0")
     net.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0, strategy=None, callbacks=callbacks)
     assert sorted(os.listdir(tmp_path)) == ["log.csv", "m.safetensors"]
+
+
+def test_a_dbn_pretrains_data_parallel_with_the_same_weights_on_every_rank(tmp_path):
+    torchrun(tmp_path, "rbm")
+    a = load_file(str(tmp_path / "rbm_0.safetensors"))
+    b = load_file(str(tmp_path / "rbm_1.safetensors"))
+    assert a.keys() == b.keys() and len(a) == 6
+    for k in a:  # the averaged CD statistics give every rank the same update
+        assert torch.equal(a[k], b[k]), k
+    one, x = worker.rbm(1)  # one process: a different Gibbs noise, a comparable fit
+    first = one.rbms[0]
+    start = lm.unsupervised.RBM(6, random_state=0)
+    start.reset_parameters(12)
+    error = {name: float(((torch.sigmoid(torch.from_numpy(x) @ w + c) @ w.T + bv).sigmoid()
+                          - torch.from_numpy(x)).pow(2).mean())
+             for name, (w, bv, c) in {
+                 "two": (a["0.w"], a["0.b"], a["0.c"]),
+                 "one": (first.weight, first.visible_bias, first.hidden_bias),
+                 "init": (start.weight, start.visible_bias, start.hidden_bias)}.items()}
+    assert error["two"] < error["init"] and abs(error["two"] - error["one"]) < 0.5 * (
+        error["init"] - error["one"])
