@@ -210,7 +210,7 @@ def _as_batch(x, model: nn.Module) -> tuple[Tensor, bool]:
     t = torch.as_tensor(x.detach() if isinstance(x, Tensor) else np.asarray(x))
     if t.dim() not in (3, 4):
         raise ValueError(message(
-            "class_activation_map takes one image (C, H, W) or a batch (N, C, H, W).",
+            "The lamina.viz model pictures take one image (C, H, W) or a batch (N, C, H, W).",
             received=f"x of shape {tuple(t.shape)}",
             fix="Add the channel axis for grey images: x[None] (or x[:, None] for a batch)."))
     param = next(model.parameters(), None)
