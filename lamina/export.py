@@ -3,13 +3,15 @@
 ``model.export("model.onnx")`` (or :func:`export`) traces the model in eval mode with
 ``torch.export`` and translates the graph to ONNX (``torch.onnx.export(..., dynamo=True)``),
 with the first axis of every input and output named ``batch`` and left free, so one file
-serves any batch size. The exported graph is the textbook one: outside ``fit``/``predict``
+serves any batch size (and, for a fully convolutional net such as
+:func:`lamina.zoo.to_fully_convolutional`'s, any image size). The exported graph is the textbook one: outside ``fit``/``predict``
 every layer runs its own ``forward`` (no :mod:`lamina.fast` rewrite is active).
 
-When the exporter fails, lamina finds the layer that cannot be exported by exporting the
-model's sub-modules one at a time, each on the inputs it received in one forward pass, and
-descending into the first one that fails; the error names that layer and gives the
-exporter's own reason.
+When the exporter fails, lamina names the layer to blame: the innermost layer whose
+``forward`` was running when tracing failed (read from the exception's traceback); when the
+failure came later (an operation ONNX cannot express), the first sub-module that fails to
+export on its own, each exported on the inputs it received in one forward pass, descending
+into it. The error gives the exporter's innermost reason too.
 
 Needs the optional packages ``onnx`` and ``onnxscript`` (``pip install 'lamina[onnx]'``,
 which adds ``onnxruntime`` to run the file).
@@ -87,10 +89,18 @@ def _example_inputs(model: nn.Module, shapes: list[tuple]) -> tuple:
     return tuple(torch.zeros((_EXAMPLE_BATCH, *s), dtype=dtype, device=device) for s in shapes)
 
 
-def _dynamic_batch(args: tuple, batch) -> tuple:
-    """``torch.export``'s ``dynamic_shapes`` for ``args``: axis 0 of every tensor is ``batch``."""
-    return _pytree.tree_map(lambda a: {0: batch} if isinstance(a, Tensor) and a.dim() else None,
-                            args)
+def _dynamic_axes(args: tuple, image_size: bool) -> tuple:
+    """``torch.export``'s ``dynamic_shapes`` for ``args``: axis 0 of every tensor is the batch;
+    with ``image_size``, the height and width of 4-D tensors are free too."""
+    batch = torch.export.Dim("batch")
+    height, width = torch.export.Dim("height"), torch.export.Dim("width")
+
+    def axes(a):
+        if not isinstance(a, Tensor) or not a.dim():
+            return None
+        return {0: batch, 2: height, 3: width} if image_size and a.dim() == 4 else {0: batch}
+
+    return _pytree.tree_map(axes, args)
 
 
 def _check_textbook(model: nn.Module) -> None:
@@ -105,15 +115,48 @@ def _check_textbook(model: nn.Module) -> None:
                     fix="Export after `fit` returns, e.g. from `on_train_end`'s caller."))
 
 
+class _Entry(nn.Module):
+    """What the exporter traces: ``function(*inputs)``, with ``module``'s sub-modules,
+    parameters and buffers registered here under their own names. ``torch.export`` reaches
+    sub-modules by attribute, which a property of the same name would hide (as
+    ``Functional.layers``, a list over the sub-module ``layers``)."""
+
+    def __init__(self, module: nn.Module, function):
+        super().__init__()
+        for name, child in module.named_children():
+            self.add_module(name, child)
+        for name, param in module.named_parameters(recurse=False):
+            self.register_parameter(name, param)
+        for name, buffer in module.named_buffers(recurse=False):
+            self.register_buffer(name, buffer,
+                                 persistent=name not in module._non_persistent_buffers_set)
+        self.__dict__["function"] = function  # not a sub-module: called, not registered
+
+    def forward(self, *inputs):
+        return self.function(*inputs)
+
+
+def _method(model: nn.Module, method: str):
+    """``model.<method>`` on tensors: the tensor-level ``_<method>`` when the model has one
+    (``encode`` -> ``_encode``), else the method itself."""
+    function = getattr(model, f"_{method}", None) or getattr(model, method, None)
+    if not callable(function):
+        raise ValueError(message(
+            f"Argument `method` of export names no method of model "
+            f"'{getattr(model, 'name', type(model).__name__)}'.",
+            expected="'forward', or 'encode' for an autoencoder", received=f"method={method!r}"))
+    return function
+
+
 def _to_onnx(module: nn.Module, args: tuple, *, input_names=None, output_names=None,
-             opset_version: int | None = None):
-    """``module`` as an ``ONNXProgram`` with a dynamic batch axis (not yet saved)."""
-    batch = torch.export.Dim("batch")
+             opset_version: int | None = None, image_size: bool = False):
+    """``module`` (an :class:`_Entry`) as an ``ONNXProgram`` with a dynamic batch axis (not
+    yet saved)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation chatter
         if "dynamo" in inspect.signature(torch.onnx.export).parameters:  # torch >= 2.5
             return torch.onnx.export(module, args, dynamo=True, verbose=False,
-                                     dynamic_shapes=_dynamic_batch(args, batch),
+                                     dynamic_shapes=(_dynamic_axes(args, image_size),),
                                      input_names=input_names, output_names=output_names,
                                      opset_version=opset_version, external_data=False)
         # torch 2.4: the first dynamo exporter, every axis dynamic
@@ -121,64 +164,93 @@ def _to_onnx(module: nn.Module, args: tuple, *, input_names=None, output_names=N
         return torch.onnx.dynamo_export(module, *args, export_options=options)
 
 
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err`` and the exceptions it was raised from, outermost first."""
+    chain: list[BaseException] = []
+    while err is not None and all(err is not e for e in chain):
+        chain.append(err)
+        err = err.__cause__ or err.__context__
+    return chain
+
+
 def _first_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:400]
+    """The innermost reason of ``err``, on one line."""
+    root = _chain(err)[-1]
+    lines = [line.strip() for line in str(root).splitlines() if line.strip()]
+    return f"{type(root).__name__}: {lines[0] if lines else ''}"[:400]
 
 
-def _calls(module: nn.Module, args: tuple) -> list[tuple[str, nn.Module, tuple, dict]]:
-    """The direct children of ``module`` that one forward on ``args`` calls, in call order,
-    with the (first) arguments each received."""
-    seen: dict[int, tuple] = {}
-    names = {id(child): name for name, child in module.named_children()}
+def _traced_culprit(model: nn.Module, err: BaseException):
+    """``(dotted path, module, err)`` of the innermost sub-module of ``model`` whose
+    ``forward`` was running when tracing failed (read from the tracebacks), else None."""
+    paths = {id(m): name for name, m in model.named_modules() if name}
+    for error in reversed(_chain(err)):
+        found, tb = None, error.__traceback__
+        while tb is not None:
+            owner = tb.tb_frame.f_locals.get("self")
+            if owner is not None and id(owner) in paths:
+                found = (paths[id(owner)], owner, err)
+            tb = tb.tb_next
+        if found is not None:
+            return found
+    return None
 
-    def record(child, child_args, child_kwargs):
-        seen.setdefault(id(child), (names[id(child)], child, child_args, child_kwargs))
 
-    handles = [child.register_forward_pre_hook(record, with_kwargs=True)
-               for child in module.children()]
+def _calls(entry: nn.Module, args: tuple) -> dict[str, tuple[nn.Module, tuple, dict]]:
+    """Every sub-module one forward on ``args`` calls, by dotted path, in call order, with
+    the (first) arguments it received."""
+    seen: dict[str, tuple] = {}
+
+    def recorder(path: str):
+        def record(module, call_args, call_kwargs):
+            seen.setdefault(path, (module, call_args, call_kwargs))
+        return record
+
+    handles = [module.register_forward_pre_hook(recorder(path), with_kwargs=True)
+               for path, module in entry.named_modules() if path]
     try:
         with torch.no_grad():
-            module(*args)
+            entry(*args)
+    except Exception:  # noqa: BLE001 -- what ran before the failure is recorded
+        pass
     finally:
         for handle in handles:
             handle.remove()
-    return list(seen.values())
+    return seen
 
 
 def _exports(module: nn.Module, args: tuple, kwargs: dict) -> BaseException | None:
     """None if ``module`` exports on ``args``, else the exporter's error."""
-    if kwargs:
-        class _Bound(nn.Module):  # the recorded keyword arguments, held fixed
-            def __init__(self):
-                super().__init__()
-                self.inner = module
-
-            def forward(self, *a):
-                return self.inner(*a, **kwargs)
-
-        module = _Bound()
     try:
-        _to_onnx(module, args)
+        _to_onnx(_Entry(module, lambda *a: module(*a, **kwargs)), args)
     except Exception as err:  # noqa: BLE001 -- any failure is what we look for
         return err
     return None
 
 
-def _culprit(module: nn.Module, args: tuple, path: str = "", depth: int = 0):
-    """``(dotted path, module, error)`` of the innermost sub-module that fails to export."""
-    if depth < 32:
-        try:
-            calls = _calls(module, args)
-        except Exception:  # noqa: BLE001 -- the module cannot even run: blame it
-            calls = []
-        for name, child, child_args, child_kwargs in calls:
-            error = _exports(child, child_args, child_kwargs)
+def _culprit(entry: nn.Module, args: tuple):
+    """``(dotted path, module, error)`` of the innermost called sub-module that fails to
+    export on its own: the called modules are tried in call order, level by level (a
+    container that is never called itself, as a ``ModuleList``, is looked through)."""
+    calls = _calls(entry, args)
+
+    def callees(parent: str) -> list[str]:
+        def caller(path: str) -> str:  # the nearest called ancestor ("" for the entry)
+            parts = path.split(".")
+            return next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)
+                         if ".".join(parts[:i]) in calls), "")
+        return [path for path in calls if caller(path) == parent]
+
+    found, level = None, ""
+    while True:
+        for path in callees(level):
+            module, call_args, call_kwargs = calls[path]
+            error = _exports(module, call_args, call_kwargs)
             if error is not None:
-                inner = f"{path}.{name}" if path else name
-                found = _culprit(child, child_args, inner, depth + 1) if not child_kwargs else None
-                return found or (inner, child, error)
-    return None
+                found, level = (path, module, error), path
+                break
+        else:
+            return found
 
 
 def _save(program, path: str) -> None:
@@ -195,7 +267,7 @@ def _save(program, path: str) -> None:
 
 
 def export(model: nn.Module, path, format: str = "onnx", *, input_shape=None,
-           opset_version: int | None = None) -> str:
+           method: str = "forward", opset_version: int | None = None) -> str:
     """Write ``model`` as an ONNX file whose batch axis is dynamic: ``y = model(x)`` in eval mode.
 
     Args:
@@ -205,6 +277,8 @@ def export(model: nn.Module, path, format: str = "onnx", *, input_shape=None,
         format: ``"onnx"``, the only format for now. Defaults to ``"onnx"``.
         input_shape: per-sample input shape (a list of shapes for several inputs); defaults
             to the model's ``input_shape``.
+        method: what to export: ``"forward"`` (the model, the default) or another method
+            taking the same input, e.g. ``"encode"``: an autoencoder's codes (its encoder).
         opset_version: the ONNX opset; defaults to the exporter's choice.
 
     Returns:
@@ -237,6 +311,7 @@ def export(model: nn.Module, path, format: str = "onnx", *, input_shape=None,
     path = os.fspath(path)
     shapes = _input_shapes(model, input_shape)
     args = _example_inputs(model, shapes)
+    entry = _Entry(model, _method(model, method))
     config = getattr(model, "_input_config", None)
     input_names = ([c["name"] for c in config] if config and len(config) == len(args)
                    else ["input"] if len(args) == 1 else [f"input_{i}" for i in range(len(args))])
@@ -245,23 +320,24 @@ def export(model: nn.Module, path, format: str = "onnx", *, input_shape=None,
     model.eval()
     try:
         with torch.no_grad():
-            out = model(*args)
+            out = entry(*args)
         outs = _pytree.tree_leaves(out)
         output_names = ["output"] if len(outs) == 1 else [f"output_{i}" for i in range(len(outs))]
         try:
-            program = _to_onnx(model, args, input_names=input_names, output_names=output_names,
-                               opset_version=opset_version)
+            program = _to_onnx(entry, args, input_names=input_names, output_names=output_names,
+                               opset_version=opset_version,
+                               image_size=getattr(model, "fully_convolutional", False))
         except Exception as err:  # noqa: BLE001 -- reported with the layer to blame
-            raise _explain(model, args, err) from err
+            raise _explain(model, entry, args, err) from err
     finally:
         model.train(was_training)
     _save(program, path)
     return path
 
 
-def _explain(model: nn.Module, args: tuple, err: BaseException) -> ExportError:
+def _explain(model: nn.Module, entry: _Entry, args: tuple, err: BaseException) -> ExportError:
     name = getattr(model, "name", type(model).__name__)
-    found = _culprit(model, args)
+    found = _traced_culprit(entry, err) or _culprit(entry, args)
     if found is None:
         return ExportError(message(
             f"Model '{name}' could not be exported to ONNX, though each of its layers exports "
@@ -273,6 +349,7 @@ def _explain(model: nn.Module, args: tuple, err: BaseException) -> ExportError:
     return ExportError(message(
         f"Layer '{getattr(layer, 'name', where)}' ({kind}, at `{where}` in model '{name}') "
         f"cannot be exported to ONNX.", received=_first_line(error),
-        fix="Replace or remove that layer for serving, or export the part of the model "
-            "before it (`lm.Model(inputs=model.input, outputs=layer_before.output)`)."),
+        fix="Replace or remove that layer for serving (a branch on tensor values, `.item()` "
+            "or numpy calls cannot be traced), or export the part of the model before it "
+            "(`lm.Model(inputs=model.input, outputs=layer_before.output)`)."),
         layer=where)
