@@ -24,7 +24,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,onnx]'
 # Test-only: torchvision's model definitions, to check lamina's torchvision name mapping
 # (--no-deps: it must never pull another torch; tests skip when it is absent). Kept out of
 # site-packages: its compiled ops do not load on the CPU torch, and torchmetrics (under
