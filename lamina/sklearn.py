@@ -96,9 +96,14 @@ class _Routed(BaseEstimator):
     """Keeps the routed keyword arguments (``model__units=...``) beside the named ones, so
     ``get_params``/``set_params``/``clone`` see them all; builds and compiles the model."""
 
-    def _init_routed(self, params: dict) -> None:
-        # Private: scikit-learn's rule is that __init__ sets the named parameters only.
-        self._routed = dict(params)
+    def _store(self, arguments: dict) -> None:
+        """``__init__``'s job: each named argument as an attribute (scikit-learn's rule), the
+        routed ones (``**params``) in the private ``_routed``."""
+        arguments = dict(arguments)
+        arguments.pop("self")
+        self._routed = dict(arguments.pop("params"))
+        for name, value in arguments.items():
+            setattr(self, name, value)
 
     def get_params(self, deep: bool = True) -> dict:
         """The named and the routed hyper-parameters (scikit-learn's protocol)."""
@@ -211,19 +216,7 @@ class _NeuralNet(_Routed):
                  epochs: int = 10, batch_size: int = 32, shuffle: bool = True,
                  validation_split: float = 0.0, verbose: int = 0, warm_start: bool = False,
                  random_state=None, device: str = "cpu", **params):
-        self.build_fn = build_fn
-        self.optimizer = optimizer
-        self.loss = loss
-        self.metrics = metrics
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.validation_split = validation_split
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.device = device
-        self._init_routed(params)
+        self._store(locals())
 
     def fit(self, X, y):
         """Build a new model (unless ``warm_start`` and fitted) and train it ``epochs`` epochs.
@@ -527,18 +520,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                  epochs: int = 10, batch_size: int = 32, shuffle: bool = True,
                  validation_split: float = 0.0, verbose: int = 0, random_state=None,
                  device: str = "cpu", **params):
-        self.build_fn = build_fn
-        self.optimizer = optimizer
-        self.loss = loss
-        self.metrics = metrics
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.validation_split = validation_split
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self._init_routed(params)
+        self._store(locals())
 
     def fit(self, X, y=None):
         """Build a new autoencoder and train it to reconstruct ``X``. Returns ``self``."""
