@@ -173,6 +173,7 @@ class DataParallel:
     sync_batchnorm: bool = False
     weight: float = 1.0
     dummy: bool = False
+    settings: object = None  # the trainer's settings, put back when the fit ends
     ddp: DistributedDataParallel | None = None
 
     @property
@@ -191,14 +192,11 @@ class DataParallel:
 
     @contextlib.contextmanager
     def wrapped(self):
-        """For the length of the fit: the forward through DDP (the parameters broadcast
-        from rank 0, gradients averaged by part size), logs reduced over the ranks."""
+        """For the length of the fit, inside its execution plan (DDP sees the parameters in
+        the plan's memory layout): the forward through DDP (the parameters broadcast from
+        rank 0, gradients averaged by part size), logs reduced over the ranks."""
         trainer = self.trainer
-        plain, settings = trainer.forward, trainer.settings
-        if settings.jit:
-            warnings.warn("`jit=True` is not used in data-parallel training yet: the steps "
-                          "run eagerly.", LaminaWarning, stacklevel=4)
-            trainer.settings = dataclasses.replace(settings, jit=False)
+        plain = trainer.forward
         device = trainer.device or torch.device("cpu")
         with sync_batch_norms(trainer.model, self.sync_batchnorm, lambda: self.weight):
             module = _Forward(trainer.model, plain)
@@ -216,7 +214,9 @@ class DataParallel:
             try:
                 yield self
             finally:
-                trainer.forward, trainer.parallel, trainer.settings = plain, None, settings
+                trainer.forward, trainer.parallel = plain, None
+                if self.settings is not None:
+                    trainer.settings = self.settings
                 del trainer.track
                 self.ddp = None
 
@@ -389,7 +389,13 @@ def start(trainer, strategy, sync_batchnorm: bool = False) -> DataParallel | Non
     if not _resolve(strategy, "fit"):
         return None
     env.init_process_group(_device(trainer))
-    return DataParallel(trainer, dist.get_rank(), dist.get_world_size(), sync_batchnorm)
+    parallel = DataParallel(trainer, dist.get_rank(), dist.get_world_size(), sync_batchnorm,
+                            settings=trainer.settings)
+    if trainer.settings.jit:  # (the plan, made next, then compiles no step)
+        warnings.warn("`jit=True` is not used in data-parallel training yet: the steps run "
+                      "eagerly.", LaminaWarning, stacklevel=3)
+        trainer.settings = dataclasses.replace(trainer.settings, jit=False)
+    return parallel
 
 
 def for_evaluate(trainer) -> DataParallel | None:

@@ -299,8 +299,8 @@ class Trainer:
         loop = _Loop(self, data, val, batch_size, shuffle, cbs,
                      saver if checkpoint is not None else None, checkpoint_every)
         try:
-            with (parallel.wrapped() if parallel is not None else contextlib.nullcontext()), \
-                    self._plan(training=True) as self.plan:
+            with self._plan(training=True) as self.plan, \
+                    (parallel.wrapped() if parallel is not None else contextlib.nullcontext()):
                 loop.run(run, epochs, history)
         except TrainingStopped as stop:
             history.stop_reason = stop.reason
