@@ -14,6 +14,7 @@ from lamina import losses, optimizers, saving
 from lamina import metrics as metrics_mod
 from lamina.config import resolve_device
 from lamina.errors import NotCompiledError, message
+from lamina.export import export as export_model
 from lamina.fast.plan import Settings, check_switch, cuda_graphs_for
 from lamina.layers.base import Layer
 from lamina.models.keras_api import KerasAPI
@@ -482,6 +483,17 @@ class Model(KerasAPI, Layer):
             >>> features.load_weights(p, by_name=True)       # the conv layers, by name
         """
         saving.load_weights(self, path, by_name=by_name, skip_mismatch=skip_mismatch)
+
+    def export(self, path, format: str = "onnx", **options) -> str:
+        """Write the model for serving (ONNX, batch axis dynamic); see :func:`lamina.export.export`.
+
+        Example:
+            >>> import os, tempfile, lamina as lm
+            >>> net = lm.Sequential([lm.layers.Dense(2)], input_shape=(3,))
+            >>> net.export(os.path.join(tempfile.mkdtemp(), "net.onnx")).endswith(".onnx")
+            True
+        """
+        return export_model(self, path, format, **options)
 
     @staticmethod
     def wrap(module: nn.Module, input_shape=None, *, name: str | None = None) -> Model:
