@@ -3,8 +3,7 @@
 ``model.export("model.onnx")`` (or :func:`export`) traces the model in eval mode with
 ``torch.export`` and translates the graph to ONNX (``torch.onnx.export(..., dynamo=True)``),
 with the first axis of every input and output named ``batch`` and left free, so one file
-serves any batch size (and, for a fully convolutional net such as
-:func:`lamina.zoo.to_fully_convolutional`'s, any image size). The exported graph is the textbook one: outside ``fit``/``predict``
+serves any batch size (the other axes keep the sizes the model was built for). The exported graph is the textbook one: outside ``fit``/``predict``
 every layer runs its own ``forward`` (no :mod:`lamina.fast` rewrite is active).
 
 When the exporter fails, lamina names the layer to blame: the innermost layer whose
@@ -89,18 +88,11 @@ def _example_inputs(model: nn.Module, shapes: list[tuple]) -> tuple:
     return tuple(torch.zeros((_EXAMPLE_BATCH, *s), dtype=dtype, device=device) for s in shapes)
 
 
-def _dynamic_axes(args: tuple, image_size: bool) -> tuple:
-    """``torch.export``'s ``dynamic_shapes`` for ``args``: axis 0 of every tensor is the batch;
-    with ``image_size``, the height and width of 4-D tensors are free too."""
+def _dynamic_batch(args: tuple) -> tuple:
+    """``torch.export``'s ``dynamic_shapes`` for ``args``: axis 0 of every tensor is the batch."""
     batch = torch.export.Dim("batch")
-    height, width = torch.export.Dim("height"), torch.export.Dim("width")
-
-    def axes(a):
-        if not isinstance(a, Tensor) or not a.dim():
-            return None
-        return {0: batch, 2: height, 3: width} if image_size and a.dim() == 4 else {0: batch}
-
-    return _pytree.tree_map(axes, args)
+    return _pytree.tree_map(lambda a: {0: batch} if isinstance(a, Tensor) and a.dim() else None,
+                            args)
 
 
 def _check_textbook(model: nn.Module) -> None:
@@ -149,19 +141,22 @@ def _method(model: nn.Module, method: str):
 
 
 def _to_onnx(module: nn.Module, args: tuple, *, input_names=None, output_names=None,
-             opset_version: int | None = None, image_size: bool = False):
+             opset_version: int | None = None):
     """``module`` (an :class:`_Entry`) as an ``ONNXProgram`` with a dynamic batch axis (not
-    yet saved)."""
+    yet saved).
+
+    The graph comes from ``torch.export.export(strict=False)`` here, not from the ONNX
+    exporter's own attempts: those fall back to other tracers that may quietly fix the batch
+    size when the code specializes it (``x.reshape(len(x), -1)``); here that is an error."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation chatter
+        program = torch.export.export(module, args, strict=False,
+                                      dynamic_shapes=(_dynamic_batch(args),))
         if "dynamo" in inspect.signature(torch.onnx.export).parameters:  # torch >= 2.5
-            return torch.onnx.export(module, args, dynamo=True, verbose=False,
-                                     dynamic_shapes=(_dynamic_axes(args, image_size),),
+            return torch.onnx.export(program, args, dynamo=True, verbose=False,
                                      input_names=input_names, output_names=output_names,
                                      opset_version=opset_version, external_data=False)
-        # torch 2.4: the first dynamo exporter, every axis dynamic
-        options = torch.onnx.ExportOptions(dynamic_shapes=True)
-        return torch.onnx.dynamo_export(module, *args, export_options=options)
+        return torch.onnx.dynamo_export(program, *args)  # torch 2.4's dynamo exporter
 
 
 def _chain(err: BaseException) -> list[BaseException]:
@@ -253,15 +248,31 @@ def _culprit(entry: nn.Module, args: tuple):
             return found
 
 
+def _name_batch_axis(proto) -> None:
+    """Call the batch axis ``batch`` throughout the graph, instead of the tracer's symbol."""
+    names = {value.type.tensor_type.shape.dim[0].dim_param: "batch"
+             for value in proto.graph.input
+             if len(value.type.tensor_type.shape.dim)
+             and value.type.tensor_type.shape.dim[0].dim_param}
+    for value in [*proto.graph.input, *proto.graph.output, *proto.graph.value_info]:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param in names:
+                dim.dim_param = names[dim.dim_param]
+
+
 def _save(program, path: str) -> None:
     """Write the ONNX file atomically; weights over protobuf's limit go to ``<path>.data``."""
     proto = program.model_proto
+    _name_batch_axis(proto)
     if proto.ByteSize() < _PROTOBUF_LIMIT:
         atomic_write_bytes(path, proto.SerializeToString())
         return
+    import onnx  # an optional dependency, checked by export
+
     folder, base = os.path.split(os.path.abspath(path))
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        program.save(os.path.join(tmp, base), external_data=True)
+        onnx.save_model(proto, os.path.join(tmp, base), save_as_external_data=True,
+                        location=f"{base}.data")
         for name in sorted(os.listdir(tmp), key=lambda n: n == base):  # the model file last
             os.replace(os.path.join(tmp, name), os.path.join(folder, name))
 
@@ -325,8 +336,7 @@ def export(model: nn.Module, path, format: str = "onnx", *, input_shape=None,
         output_names = ["output"] if len(outs) == 1 else [f"output_{i}" for i in range(len(outs))]
         try:
             program = _to_onnx(entry, args, input_names=input_names, output_names=output_names,
-                               opset_version=opset_version,
-                               image_size=getattr(model, "fully_convolutional", False))
+                               opset_version=opset_version)
         except Exception as err:  # noqa: BLE001 -- reported with the layer to blame
             raise _explain(model, entry, args, err) from err
     finally:
@@ -340,10 +350,12 @@ def _explain(model: nn.Module, entry: _Entry, args: tuple, err: BaseException) -
     found = _traced_culprit(entry, err) or _culprit(entry, args)
     if found is None:
         return ExportError(message(
-            f"Model '{name}' could not be exported to ONNX, though each of its layers exports "
-            f"on its own (the failure is in how the model combines them).",
+            f"Model '{name}' could not be exported to ONNX, and none of its layers fails on "
+            f"its own: the failure is in the model's own `forward`.",
             received=_first_line(err),
-            fix="Export a model whose forward only calls its layers, or report the model."))
+            fix="Keep the batch size symbolic in `forward` (`x.flatten(1)`, not "
+            "`x.reshape(len(x), -1)`), branch on shapes rather than on tensor values, or "
+            "report the model."))
     where, layer, error = found
     kind = type(layer).__name__
     return ExportError(message(
