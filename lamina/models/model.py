@@ -242,7 +242,6 @@ class Model(KerasAPI, Layer):
                 ``shuffle``, sample count or callbacks apply, with a ``ResumeWarning``.
             augment: a callable applied to each training batch on the device before the
                 forward pass (``lm.augment.Compose([...])``); not used for validation.
-            sample_weight: ``N`` weights ``w_i >= 0`` (or, for several outputs, a list or
             strategy: ``"auto"``: data-parallel (``DistributedDataParallel``) when the
                 script was launched as several processes (``torchrun``, ``WORLD_SIZE > 1``),
                 else one process; ``"ddp"``: data-parallel, an error when not launched;
@@ -250,6 +249,7 @@ class Model(KerasAPI, Layer):
                 processes (see :mod:`lamina.distributed.parallel`). Defaults to ``"auto"``.
             sync_batchnorm: in data-parallel training, batch norms use the statistics of
                 the whole global batch (all ranks). Defaults to False.
+            sample_weight: ``N`` weights ``w_i >= 0`` (or, for several outputs, a list or
                 dict with one array per output); the loss of a batch of ``B`` is Keras's
                 ``sum_i w_i l_i / B`` and ``weighted_metrics`` use them. Also taken from
                 ``validation_data=(x, y, w)``. Defaults to None.
