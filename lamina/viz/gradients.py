@@ -75,7 +75,7 @@ def _norm_table(source) -> dict[str, dict[str, list[float]]]:
 def gradient_norms(history, *, epoch: int = -1, path: str | None = None):
     """Two panels against layer depth (input side left): each layer's mean gradient norm
     ``||dE/dW_l||`` during ``epoch`` (log scale), and its weight norm ``||W_l||`` at the
-    epoch's end; a gradient that shrinks from the last layer to the first vanishes.
+    epoch's end (linear); a gradient that shrinks from the last layer to the first vanishes.
 
     Args:
         history: what ``lm.callbacks.GradientStats`` recorded: the ``History`` returned by
@@ -104,7 +104,8 @@ def gradient_norms(history, *, epoch: int = -1, path: str | None = None):
             names = list(table[kind])
             values = np.array([table[kind][n][epoch] for n in names], dtype=float)
             depth = np.arange(1, len(names) + 1)
-            ax.semilogy(depth, np.maximum(values, 1e-300), marker="o", label=label or None)
+            ax.plot(depth, np.maximum(values, 1e-300), marker="o", label=label or None)
+    ax_grad.set_yscale("log")
     ax_grad.set_ylabel("mean ||dE/dW|| over the epoch's batches")
     ax_grad.set_title("gradient norm per layer")
     ax_weight.set_ylabel("||W|| at the epoch's end")
