@@ -163,6 +163,10 @@ LAYER_CASES = [
     LayerCase(layers.Normalization, (3, 4, 4), (3, 4, 4), 0),
     LayerCase(layers.Normalization, (5, 2), (5, 2), 0, kwargs={"axis": None}),
     LayerCase(layers.Rescaling, (2, 3), (2, 3), 0, args=(0.5,), kwargs={"offset": 1.0}),
+    LayerCase(layers.Residual, (6,), (6,), 2 * (6 * 6 + 6),
+              args=([Dense(6, activation="tanh"), Dense(6)],)),
+    LayerCase(layers.Residual, (2, 5, 5), (2, 5, 5), 2 * 2 * 9 + 2,
+              args=(Conv2D(2, 3, padding="same"),)),
     *CONV_POOL_RESHAPE_CASES,
     *RECURRENT_CASES,
 ]
