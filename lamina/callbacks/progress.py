@@ -13,11 +13,15 @@ __all__ = ["ProgressBar", "format_logs"]
 def format_logs(logs) -> str:
     """``loss: 0.4321 - accuracy: 0.8765`` from a mapping of numbers.
 
+    Per-layer diagnostics (keys with a ``/``, such as ``GradientStats``'s
+    ``grad_norm/dense``) stay in the logs and the ``History`` but are not printed.
+
     Example:
-        >>> format_logs({"loss": 0.5, "accuracy": 0.75})
+        >>> format_logs({"loss": 0.5, "accuracy": 0.75, "grad_norm/dense": 0.1})
         'loss: 0.5000 - accuracy: 0.7500'
     """
-    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k not in ("lr", "time"))
+    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()
+                      if k not in ("lr", "time") and "/" not in k)
 
 
 class ProgressBar(Callback):

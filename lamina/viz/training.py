@@ -12,7 +12,9 @@ def plot_history(history, metrics=None):
 
     Args:
         history: a ``History`` (or its ``.history`` dict of per-epoch lists).
-        metrics: names to plot; defaults to every key without ``val_`` that has values.
+        metrics: names to plot; defaults to every key without ``val_`` that has values,
+            except per-layer diagnostics (keys with a ``/``: ``GradientStats``'s norms,
+            drawn by ``lm.viz.gradient_norms``).
 
     Returns:
         A matplotlib ``Figure``.
@@ -20,13 +22,14 @@ def plot_history(history, metrics=None):
     Example:
         >>> from lamina.training import History
         >>> h = History(); h.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.2})
-        >>> h.on_epoch_end(1, {"loss": 0.5, "val_loss": 0.7})
+        >>> h.on_epoch_end(1, {"loss": 0.5, "val_loss": 0.7, "grad_norm/dense": 0.1})
         >>> len(plot_history(h).axes)
         1
     """
     logs = getattr(history, "history", history)
     if metrics is None:
-        metrics = [k for k in logs if not k.startswith("val_") and k not in ("time", "lr")]
+        metrics = [k for k in logs if not k.startswith("val_") and k not in ("time", "lr")
+                   and "/" not in k]
     plt = pyplot()
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.5), squeeze=False)
     for ax, key in zip(axes[0], metrics):
