@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import lamina as lm
 from lamina.experiments import available
 from lamina.experiments.claims import CLAIMS, claims_for
+from lamina.experiments.reproduce import Outcome, write_index
 from tests.helpers import needs_fashion
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,7 +124,7 @@ def test_reproduce_quick_two_experiments(tmp_path):
     names = ["rbm_features", "pooling_table", "adversarial_absent_here"]
     proc = lamina_cli("reproduce", "--quick", "--out", str(tmp_path), *names, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "estimated" in proc.stderr and "rbm_features" in proc.stderr   # the plan and the bar
+    assert "estimated" in proc.stdout and "rbm_features (~" in proc.stderr   # the plan, the bar
     _check_quick_index(tmp_path, names)
     page = (tmp_path / "index.html").read_text()
     assert "experiment not in this lamina" in page
@@ -136,3 +138,40 @@ def test_reproduce_quick_every_experiment(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     names = list(dict.fromkeys([c.experiment for c in CLAIMS] + available()))
     _check_quick_index(tmp_path, names)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_headless_chromium_screenshot_shows_the_table_and_its_figures(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    report_dir = tmp_path / "small_resnet"
+    report_dir.mkdir()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.imshow(np.linspace(0, 1, 100)[None, :].repeat(30, 0), cmap="viridis", aspect="auto")
+    fig.savefig(report_dir / "curve.png")
+    plt.close(fig)
+    (report_dir / "report.md").write_text("# r\n\nTotal time: 1.0 s\n\n![curve](curve.png)\n")
+    write_index([Outcome("small_resnet", "ok", {"test_accuracy": 0.94}, 1.0, str(report_dir))],
+                str(tmp_path), mode="test")
+    png = tmp_path / "index.png"
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "screenshot_index.py"),
+                           str(tmp_path / "index.html"), "--out", str(png), "--width", "1000",
+                           "--height", "700"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from screenshot_index import check
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    found = check(str(png), 1000, 700)
+    assert found["ok"] and found["cell_pixels"] > 500 and found["figure_pixels"] > 2000
+    # the same page without its figure: the figure pixels vanish, so they came from the PNG
+    (report_dir / "curve.png").unlink()
+    subprocess.run([sys.executable, str(ROOT / "tools" / "screenshot_index.py"),
+                    str(tmp_path / "index.html"), "--out", str(png), "--width", "1000",
+                    "--height", "700"], capture_output=True, text=True, timeout=300)
+    assert check(str(png), 1000, 700)["figure_pixels"] < 500

@@ -57,10 +57,11 @@ def _rgb(png: str) -> np.ndarray:
     return image[..., :3]
 
 
-def check(png: str, width: int | None = None, height: int | None = None) -> dict:
+def check(png: str, width: int | None = None, height: int | None = None,
+          min_figure: int = 500) -> dict:
     """What the screenshot shows: its size, the pixels of the green/red "holds" cells, the
     saturated pixels outside them (figures), the non-white fraction; ``"ok"`` is True when
-    it has the expected size, a coloured table cell and at least 2,000 figure pixels."""
+    it has the expected size, a coloured table cell and at least ``min_figure`` figure pixels."""
     rgb = _rgb(png)
     pixels = rgb.reshape(-1, 3).astype(int)
     cells = sum(int(np.all(pixels == c, axis=1).sum()) for c in (YES, NO))
@@ -73,7 +74,7 @@ def check(png: str, width: int | None = None, height: int | None = None) -> dict
     size_ok = (width is None or rgb.shape[1] == width) and (height is None or rgb.shape[0] == height)
     return {"width": rgb.shape[1], "height": rgb.shape[0], "cell_pixels": cells,
             "figure_pixels": figure_pixels, "non_white": round(non_white, 4),
-            "ok": bool(size_ok and cells > 0 and figure_pixels >= 2000)}
+            "ok": bool(size_ok and cells > 0 and figure_pixels >= min_figure)}
 
 
 def main(argv=None) -> int:

@@ -8,14 +8,15 @@ link to the report and the report's figures. :func:`from_reports` builds the sam
 reports already written (``results.json`` + ``report.md`` per folder, as in
 ``docs/experiments/``) without running anything.
 
-Time estimates: the seconds measured by the last ``reproduce`` into the same ``<out>`` folder
-(``<out>/durations.json``), else the package's table :data:`DURATIONS` (full runs: the
-"Total time" of the reports in ``docs/experiments/``; quick runs: measured by
-``lamina reproduce --quick``), both on the 2-core development VM.
+Time estimates (:func:`estimate`), first found: the seconds measured by the last
+``reproduce`` into the same ``<out>`` folder (``<out>/durations.json``); for a full run the
+"Total time" of ``docs/experiments/<name>/report.md`` under the working directory; the
+package's table :data:`DURATIONS` (the same reports' times, and one measured ``--quick``
+suite), all on the 2-core development VM.
 
 Example:
-    >>> estimate("optimizers", quick=False)
-    (101.0, 'docs/experiments report')
+    >>> estimate("captioning", quick=True)
+    (27.4, 'package table (quick)')
 """
 
 from __future__ import annotations
@@ -42,16 +43,22 @@ __all__ = ["Outcome", "reproduce", "from_reports", "write_index", "estimate", "o
 
 #: name -> (seconds of the full run, seconds of the quick run) on the 2-core development VM.
 #: Full: the "Total time" of docs/experiments/<name>/report.md (several ran on 1 thread
-#: beside other jobs); quick: ``lamina reproduce --quick`` (``nice -n 10``, shared machine).
+#: beside other jobs). Quick: one ``nice -n 10 lamina reproduce --quick`` on 2026-12-07 with
+#: the VM loaded 15-19 (2,906 s of wall time for 5.9 min of CPU): pessimistic, often 5-10x.
 DURATIONS: dict[str, tuple[float | None, float | None]] = {
-    "captioning": (741.6, None), "char_lm": (842.6, None), "codes": (318.4, None),
-    "dbn_finetune": (2050.4, None), "deep_autoencoder": (951.5, None),
-    "optimizers": (101.0, None), "pooling_table": (351.2, None),
-    "rbm_features": (None, None), "rbm_vs_sklearn": (34.3, None), "reber": (85.4, None),
-    "segmentation": (7636.3, None), "sequential_images": (1020.7, None),
-    "small_resnet": (8570.6, None), "transfer": (1852.1, None),
-    "vanishing_gradients": (660.8, None),
+    "adversarial": (None, 787.5), "captioning": (741.6, 27.4), "char_lm": (842.6, 76.1),
+    "codes": (318.4, 105.4), "dbn_finetune": (2050.4, 141.7),
+    "deep_autoencoder": (951.5, 35.8), "optimizers": (101.0, 236.3),
+    "pooling_table": (4 * 351.2, 263.9), "rbm_features": (42.5, 33.1),
+    "rbm_vs_sklearn": (34.3, 141.4), "reber": (85.4, 93.8), "segmentation": (7636.3, 398.8),
+    "sequential_images": (1020.7, 121.3), "small_resnet": (8570.6, 140.8),
+    "surface_interpolation": (None, 25.7), "transfer": (1852.1, 238.7),
+    "vanishing_gradients": (660.8, 37.9),
 }
+
+
+_TOTAL = re.compile(r"^Total time: ([0-9.]+) s", re.M)
+_FIGURE = re.compile(r"^!\[[^\]]*\]\(([^)]+)\)", re.M)
 
 
 @dataclass
@@ -83,6 +90,20 @@ def _measured(out_dir: str | None) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+#: where the committed full-run reports live (relative to the working directory)
+DOCS = "docs/experiments"
+
+
+def _report_seconds(report: str) -> float | None:
+    """The "Total time: X s" of a report, or None."""
+    try:
+        with open(report, encoding="utf-8") as f:
+            found = _TOTAL.search(f.read())
+    except OSError:
+        return None
+    return float(found.group(1)) if found else None
+
+
 def estimate(name: str, quick: bool, out_dir: str | None = None) -> tuple[float | None, str]:
     """Expected seconds of ``name``'s run and where the figure comes from (``None`` if unknown).
 
@@ -94,11 +115,15 @@ def estimate(name: str, quick: bool, out_dir: str | None = None) -> tuple[float 
     seconds = _measured(out_dir).get(name, {}).get(mode)
     if isinstance(seconds, (int, float)):
         return float(seconds), f"last run in {out_dir}"
+    if not quick:
+        seconds = _report_seconds(os.path.join(DOCS, name, "report.md"))
+        if seconds is not None:
+            return seconds, f"{DOCS}/{name}/report.md"
     full, fast = DURATIONS.get(name, (None, None))
     if quick and fast is not None:
         return fast, "package table (quick)"
     if not quick and full is not None:
-        return full, "docs/experiments report"
+        return full, "package table (full)"
     return None, "unknown"
 
 
@@ -201,10 +226,6 @@ def reproduce(names: Iterable[str] | None = None, *, quick: bool = False, out_di
     return outcomes, page
 
 
-_TOTAL = re.compile(r"^Total time: ([0-9.]+) s", re.M)
-_FIGURE = re.compile(r"^!\[[^\]]*\]\(([^)]+)\)", re.M)
-
-
 def from_reports(directory: str, names: Iterable[str] | None = None) -> list[Outcome]:
     """Outcomes read from reports already written: ``<directory>/<name>/results.json`` and
     the time in its ``report.md``; nothing runs.
@@ -218,11 +239,7 @@ def from_reports(directory: str, names: Iterable[str] | None = None) -> list[Out
     for name in order(names):
         report_dir = os.path.join(directory, name)
         report = os.path.join(report_dir, "report.md")
-        seconds = None
-        if os.path.exists(report):
-            with open(report, encoding="utf-8") as f:
-                found = _TOTAL.search(f.read())
-            seconds = float(found.group(1)) if found else None
+        seconds = _report_seconds(report)
         try:
             with open(os.path.join(report_dir, "results.json"), encoding="utf-8") as f:
                 results = json.load(f)
@@ -286,12 +303,15 @@ def _summary(rows: list[_Row], outcomes: list[Outcome]) -> str:
     failed = sum(r.verdict.holds is False for r in judged)
     unknown = len(judged) - held - failed
     bad = [o.name for o in outcomes if o.status == "failed"]
-    absent = [o.name for o in outcomes if o.status in ("absent", "no results")]
+    absent = [o.name for o in outcomes if o.status == "absent"]
+    missing = [o.name for o in outcomes if o.status == "no results"]
     text = f"{held} of {len(judged)} claims hold, {failed} do not, {unknown} could not be judged."
     if bad:
         text += f" Failed runs: {', '.join(bad)}."
     if absent:
-        text += f" Not available: {', '.join(absent)}."
+        text += f" Not in this lamina: {', '.join(absent)}."
+    if missing:
+        text += f" No results.json (not run yet): {', '.join(missing)}."
     return text
 
 
@@ -317,8 +337,10 @@ def write_index(outcomes: list[Outcome], out_dir: str, *, mode: str, machine: st
     os.makedirs(out_dir, exist_ok=True)
     rows = _rows(outcomes)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    head = [f"Mode: {mode}.", f"Written {stamp}" + (f"; wall time {wall:.1f} s" if wall else "")
-            + "."]
+    runs = [o.seconds for o in outcomes if o.seconds is not None]
+    took = (f"; wall time {wall:.1f} s" if wall is not None else
+            f"; the reports' times add up to {sum(runs) / 3600:.1f} h" if runs else "")
+    head = [f"Mode: {mode}.", f"Written {stamp}{took}."]
     if machine:
         head.append(f"Machine: {machine}.")
     head.append(_summary(rows, outcomes))
