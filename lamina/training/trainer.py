@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import warnings
 
@@ -51,7 +52,13 @@ def needs_closure(optimizer) -> bool:
         >>> needs_closure(torch.optim.LBFGS([torch.zeros(1, requires_grad=True)]))
         True
     """
-    closure = inspect.signature(optimizer.step).parameters.get("closure")
+    return _requires_closure(getattr(type(optimizer), "step", None) or optimizer.step)
+
+
+@functools.cache
+def _requires_closure(step) -> bool:
+    """Read once per optimizer class: the training step asks on every batch."""
+    closure = inspect.signature(step).parameters.get("closure")
     return closure is not None and closure.default is inspect.Parameter.empty
 
 
