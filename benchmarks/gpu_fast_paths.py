@@ -9,10 +9,14 @@ slice of the data, alternated over ``--repeats`` runs (medians reported):
 * ``lamina``: ``compile(precision="32", channels_last=False)``;
 * ``bf16``: ``precision="bf16-mixed"``;
 * ``bf16_nhwc``: ``precision="bf16-mixed", channels_last=True``;
+* ``fp16_nhwc``: ``precision="16-mixed", channels_last=True`` (float16 with loss scaling);
 * ``jit_graphs``: ``precision="bf16-mixed", channels_last=True, jit=True`` (CUDA graphs on
   CUDA); its compile time (the warm-up) is printed apart.
 
-Every timed run ends with ``torch.cuda.synchronize()``. ``--device cpu`` runs it on the
+The hand-written loop draws its permutation and keeps its loss and accuracy sums on the
+device (one host read per epoch, as ``fit``). The warm-up slice ends with a batch as short
+as the epoch's last one, so that ``jit_graphs`` compiles for both batch shapes before the
+timed runs. Every timed run ends with ``torch.cuda.synchronize()``. ``--device cpu`` runs it on the
 CPU (a smoke test: autocast and NHWC are no faster there). Run from the repository root::
 
     python benchmarks/gpu_fast_paths.py
@@ -32,7 +36,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fit_overhead import LR, MOMENTUM, environment, load_training_set, run_slicing  # noqa: E402
+from fit_overhead import LR, MOMENTUM, _step, environment, load_training_set  # noqa: E402
 
 import lamina as lm  # noqa: E402
 
@@ -42,6 +46,7 @@ CONTENDERS = {
     "lamina": {"precision": "32", "channels_last": False, "cuda_graphs": False},
     "bf16": {"precision": "bf16-mixed", "channels_last": False, "cuda_graphs": False},
     "bf16_nhwc": {"precision": "bf16-mixed", "channels_last": True, "cuda_graphs": False},
+    "fp16_nhwc": {"precision": "16-mixed", "channels_last": True, "cuda_graphs": False},
     "jit_graphs": {"precision": "bf16-mixed", "channels_last": True, "jit": True},
 }
 
@@ -68,6 +73,28 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def slicing_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+                  y: torch.Tensor, batch_size: int) -> tuple[float, float]:
+    """One epoch of the hand-written loop over ``x[perm[i:i + batch_size]]`` slices, with the
+    permutation and the running sums on ``x``'s device; returns (mean loss, accuracy)."""
+    model.train()
+    n = len(x)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    perm = torch.randperm(n, device=x.device)
+    for i in range(0, n, batch_size):
+        idx = perm[i:i + batch_size]
+        _step(model, opt, x[idx], y[idx], loss_sum, correct)
+    return loss_sum.item() / n, correct.item() / n
+
+
+def warm_slice(x: torch.Tensor, y: torch.Tensor, batch_size: int = 128, batches: int = 10):
+    """The warm-up data: ``batches`` full batches, then a batch as short as the last of an
+    epoch over ``x`` (so shape-specialized code compiles for both shapes before timing)."""
+    n = min(len(x), batches * batch_size + len(x) % batch_size)
+    return x[:n], y[:n]
+
+
 def make_runner(contender: str, name: str, device: torch.device, x, y, warm):
     """Build the contender, run its untimed warm-up, return ``run() -> seconds`` (one epoch)
     and a note (the warm-up's seconds: the compile time of ``jit_graphs``)."""
@@ -80,7 +107,7 @@ def make_runner(contender: str, name: str, device: torch.device, x, y, warm):
         net = Logits(model)
 
         def epoch(xs, ys):
-            run_slicing(net, opt, xs, ys, 128)
+            slicing_epoch(net, opt, xs, ys, 128)
     else:
         model.compile(optimizer=lm.optimizers.SGD(lr=LR, momentum=MOMENTUM),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"],
@@ -101,6 +128,68 @@ def make_runner(contender: str, name: str, device: torch.device, x, y, warm):
         return time.perf_counter() - start
 
     return run, note
+
+
+def measure(name: str, contenders, device: torch.device, x, y, repeats: int,
+            log=print) -> list[dict]:
+    """Time one epoch over ``(x, y)`` per contender, ``repeats`` alternated runs each.
+
+    Returns one dict per contender: ``model``, ``contender``, ``seconds`` (the median),
+    ``runs`` (every run's seconds), ``ratio`` (``seconds`` over the ``torch`` loop's, or None
+    without it), ``samples`` and ``note`` (the warm-up's seconds: ``jit_graphs``' compile).
+    A contender that raises gets ``seconds`` None and the error in its note; the others go on.
+    """
+    warm = warm_slice(x, y)
+    runners, notes = {}, {}
+    for contender in contenders:
+        try:
+            runners[contender], notes[contender] = make_runner(contender, name, device, x, y,
+                                                               warm)
+        except Exception as error:  # noqa: BLE001 - reported in the row
+            notes[contender] = f"failed: {type(error).__name__}: {error}"
+    times: dict[str, list[float]] = {c: [] for c in contenders}
+    for _ in range(repeats):  # alternated: a slow spell hits every contender
+        for contender, run in list(runners.items()):
+            try:
+                times[contender].append(run())
+            except Exception as error:  # noqa: BLE001 - reported in the row
+                notes[contender] = f"failed: {type(error).__name__}: {error}"
+                del runners[contender]
+    base = statistics.median(times["torch"]) if times.get("torch") else None
+    rows = []
+    for contender, raw in times.items():
+        seconds = statistics.median(raw) if contender in runners and raw else None
+        row = {"model": name, "contender": contender, "seconds": seconds, "runs": raw,
+               "ratio": seconds / base if base and seconds else None, "samples": len(x),
+               "note": notes[contender]}
+        rows.append(row)
+        shown = f"{seconds:8.2f} s" if seconds is not None else "       - s"
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else ""
+        log(f"{name:8s} {contender:10s} {shown}  this / torch {ratio:>5s}  "
+            f"{row['note']}; runs {', '.join(f'{t:.2f}' for t in raw)}", flush=True)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    """The rows of :func:`measure` as a markdown table."""
+    lines = ["| model | contender | images | seconds per epoch | this / torch | note |",
+             "|---|---|---:|---:|---:|---|"]
+    for row in rows:
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else ""
+        runs = ", ".join(f"{t:.2f}" for t in row["runs"])
+        seconds = f"{row['seconds']:.2f}" if row["seconds"] is not None else "-"
+        note = row["note"].replace("|", "/").replace("\n", " ")
+        lines.append(f"| {row['model']} | {row['contender']} | {row['samples']} | "
+                     f"{seconds} | {ratio} | {note}; runs {runs} |")
+    return "\n".join(lines)
+
+
+def markdown(rows: list[dict], env, command: str) -> str:
+    """The "GPU fast paths" section of docs/benchmarks.md: date, command, machine, table."""
+    lines = [f"### GPU fast paths\n\nRun on {datetime.date.today().isoformat()} with "
+             f"`{command}`.\n\n| | |\n|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in env]
+    return "\n".join(lines) + "\n\n" + table(rows)
 
 
 def main(argv=None) -> int:
@@ -126,31 +215,13 @@ def main(argv=None) -> int:
     if args.samples:
         x, y = x[:args.samples], y[:args.samples]
     x, y = x.to(device), y.to(device)
-    warm = (x[:1280], y[:1280])
     rows = []
     for name in args.models:
-        runners = {c: make_runner(c, name, device, x, y, warm) for c in args.contenders}
-        times: dict[str, list[float]] = {c: [] for c in runners}
-        for _ in range(args.repeats):  # alternated: a slow spell hits every contender
-            for contender, (run, _) in runners.items():
-                times[contender].append(run())
-        base = statistics.median(times["torch"]) if "torch" in times else None
-        for contender, raw in times.items():
-            seconds = statistics.median(raw)
-            ratio = f"{seconds / base:.2f}" if base else ""
-            note = f"{runners[contender][1]}; runs {', '.join(f'{t:.2f}' for t in raw)}"
-            rows.append((name, contender, seconds, ratio, note))
-            print(f"{name:8s} {contender:10s} {seconds:8.2f} s  this / torch {ratio:>5s}  {note}",
-                  flush=True)
+        rows += measure(name, args.contenders, device, x, y, args.repeats)
     if args.markdown:
-        print(f"\n### GPU fast paths\n\nRun on {datetime.date.today().isoformat()} with "
-              f"`python benchmarks/gpu_fast_paths.py {' '.join(sys.argv[1:])}`.\n\n| | |\n"
-              f"|---|---|")
-        print("\n".join(f"| {k} | {v} |" for k, v in env))
-        print("\n| model | contender | seconds per epoch | this / torch | note |\n"
-              "|---|---|---:|---:|---|")
-        for name, contender, seconds, ratio, note in rows:
-            print(f"| {name} | {contender} | {seconds:.2f} | {ratio} | {note} |")
+        print()
+        print(markdown(rows, env, "python benchmarks/gpu_fast_paths.py "
+                       + " ".join(sys.argv[1:] if argv is None else argv)))
     return 0
 
 
