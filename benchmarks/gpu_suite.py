@@ -21,8 +21,10 @@ run stopped by a time limit keeps what it finished:
   1e-7), batch 128, a cosine decay over ``--lenet-epochs`` epochs (the cap), all 60,000
   training images. At each epoch's end both are evaluated by the same function (accuracy
   over the full training and test sets, eval mode, no gradients), outside the clock; a
-  contender stops when both targets are met, at the cap, or at its half of the section's
-  time. lamina's ``compile`` keeps its defaults for the device (on CUDA: channels-last).
+  contender stops once each target has been met (at its own epoch: LeNet-5 overfits, its
+  test accuracy peaks near 91 % long before the training accuracy reaches 99 %), at the
+  cap, or at its half of the section's time. ``both`` records the first epoch meeting the
+  two at once, if any. lamina's ``compile`` keeps its defaults for the device (on CUDA: channels-last).
 * ``resnet18_aug``: ResNet-18 (small-input stem) with ``lamina.experiments.small_resnet``'s
   recipe (standardized inputs, RandomCrop(2) + horizontal flips per batch inside ``fit``,
   SGD(0.1, momentum 0.9, weight decay 5e-4), cosine decay, batch 128) in bf16 autocast with
@@ -228,7 +230,8 @@ def accuracy(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
 
 class Clock:
     """Training seconds (wall time less the evaluations) and the accuracy after each epoch;
-    ``done()`` says whether to stop: both targets met, or no time for another epoch."""
+    ``epoch_end`` says whether to stop: each target met (at any epoch), or no time left for
+    another epoch."""
 
     def __init__(self, name: str, module, data, device, seconds: float, every: int):
         self.name, self.module, self.data, self.device = name, module, data, device
@@ -255,8 +258,8 @@ class Clock:
                 self.reached[key] = {"epoch": epoch + 1, "seconds": train_seconds}
         self.evaluating += time.perf_counter() - now
         per_epoch = train_seconds / (epoch + 1)
-        if self.reached["both"] is not None:
-            self.stop_reason = "both targets met"
+        if self.reached["train"] is not None and self.reached["test"] is not None:
+            self.stop_reason = "each target met"
         elif time.perf_counter() - self.start + 1.2 * per_epoch > self.limit:
             self.stop_reason = f"out of time ({self.limit:.0f} s)"
         if (epoch + 1) % self.every == 0 or self.stop_reason:
@@ -358,7 +361,7 @@ def section_lenet_time(run: Run) -> dict:
     results["ratio_per_epoch"] = (results["lamina"]["seconds_per_epoch"]
                                   / results["torch"]["seconds_per_epoch"] if ok else None)
     log(f"lenet_time: lamina / torch loop: per epoch {_fmt(results['ratio_per_epoch'])}, to "
-        f"both targets {_fmt(results['ratio_both'])}")
+        f"99 % train {_fmt(results['ratio_train'])}, to 91 % test {_fmt(results['ratio_test'])}")
     return results
 
 
@@ -520,7 +523,7 @@ def markdown(results: dict) -> str:
             out.append(gfp.table(entry["rows"]))
             out += [f"\n{model} skipped: {why}" for model, why in entry["skipped"].items()]
         elif name == "lenet_time":
-            out += ["| contender | 99 % train | 91 % test | both | epochs run | "
+            out += ["| contender | 99 % train | 91 % test | both at once | epochs run | "
                     "s / epoch | final train / test |", "|---|---|---|---|---:|---:|---|"]
             for who in ("lamina", "torch"):
                 r = entry[who]
@@ -536,7 +539,8 @@ def markdown(results: dict) -> str:
                            f"{r['final_train']:.4f} / {r['final_test']:.4f} |")
             out += ["", f"lamina / loop: per epoch {_fmt(entry['ratio_per_epoch'])}, to 99 % "
                         f"train {_fmt(entry['ratio_train'])}, to 91 % test "
-                        f"{_fmt(entry['ratio_test'])}, to both {_fmt(entry['ratio_both'])}. "
+                        f"{_fmt(entry['ratio_test'])}, to both at once "
+                        f"{_fmt(entry['ratio_both'])}. "
                         f"{entry['recipe']}, cap {entry['epoch_cap']} epochs; seconds are "
                         "training time (the epoch-end evaluations excluded)."]
         else:

@@ -49,7 +49,25 @@ def test_clock_finds_the_epoch_both_targets_are_met_and_stops_there():
     assert [p["train"] for p in result["curve"]] == [pytest.approx(0.0), pytest.approx(0.99)]
     assert result["curve"][1]["test"] == pytest.approx(0.91)
     assert result["reached"]["both"]["epoch"] == 2 and result["reached"]["train"]["epoch"] == 2
-    assert result["stop_reason"] == "both targets met" and result["epochs"] == 2
+    assert result["stop_reason"] == "each target met" and result["epochs"] == 2
+
+
+def test_clock_stops_once_each_target_was_met_at_its_own_epoch():
+    """LeNet-5 overfits: 91 % test comes early, 99 % train later, rarely together."""
+    train, test = _one_hot_data(100, 1), _one_hot_data(100, 9)
+    net = torch.nn.Linear(10, 10, bias=False)
+    clock = gpu_suite.Clock("t", net, (train, test), torch.device("cpu"), 1e6, every=100)
+    with torch.no_grad():
+        net.weight.copy_(torch.eye(10))
+    # epoch 1: only the test set is classified well (training inputs shifted by a class);
+    # epoch 2: only the training set
+    clock.data = ((train[0].roll(1, 1), train[1]), test)
+    assert not clock.epoch_end(0)
+    clock.data = (train, (test[0].roll(1, 1), test[1]))
+    assert clock.epoch_end(1)
+    reached = clock.result(cap=5)["reached"]
+    assert reached["test"]["epoch"] == 1 and reached["train"]["epoch"] == 2
+    assert reached["both"] is None and clock.stop_reason == "each target met"
 
 
 def test_clock_stops_when_no_epoch_fits_in_its_time():
