@@ -96,12 +96,12 @@ def projection_extent(projection: np.ndarray, mass: float = 0.9) -> float:
 
 
 def _top_projections(model, x: np.ndarray, layer: str, channels, k: int):
-    """For each channel: the ``k`` images of ``x`` where it fires most, and their deconvnet
-    projections."""
+    """For each channel (those the layer has): the ``k`` images of ``x`` where it fires most,
+    and their deconvnet projections."""
     maps = lm.viz.layer_output(model, x, layer)
     strength = maps.reshape(len(x), maps.shape[1], -1).max(2)
     out = []
-    for ch in channels:
+    for ch in (c for c in channels if c < maps.shape[1]):
         best = np.argsort(strength[:, ch])[::-1][:k]
         projection, fig = lm.viz.deconvnet(model, x[best], layer, int(ch))
         pyplot().close(fig)
