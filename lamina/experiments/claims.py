@@ -279,6 +279,24 @@ CLAIMS: tuple[Claim, ...] = (
           "mean L2)", "all flipped (Szegedy et al.); target >= 0.90 with < 0.10",
           lambda r: (at(r, "lbfgs", "flipped"), _relative_l2(r, "lbfgs")),
           lambda r: at(r, "lbfgs", "flipped") >= 0.90 and _relative_l2(r, "lbfgs") < 0.10),
+    # issue 22: Simonyan et al. 2013, Zeiler & Fergus 2014, on the demo's LeNet-5
+    Claim("what_convnets_learn", "Saliency falls on the object (LeNet-5: share of the "
+          "saliency mass on object pixels; the object's share of the image)",
+          "class-specific saliency maps (Simonyan et al.); target: mass > area",
+          lambda r: (at(r, "lenet5", "mass_on_object"), at(r, "lenet5", "object_area")),
+          lambda r: at(r, "lenet5", "mass_on_object") > at(r, "lenet5", "object_area")),
+    Claim("what_convnets_learn", "Blanking the most salient pixels lowers the class score more "
+          "than blanking random object pixels (LeNet-5: drop, top 10% / random)",
+          "saliency marks the pixels the score depends on; target: top > random",
+          lambda r: (at(r, "lenet5", "drop_top"), at(r, "lenet5", "drop_random")),
+          lambda r: at(r, "lenet5", "drop_top") > at(r, "lenet5", "drop_random")),
+    Claim("what_convnets_learn", "Deeper layers respond to larger image parts (deconvnet "
+          "projection extent, px, by layer: LeNet-5 and ResNet-20)",
+          "Zeiler & Fergus 2014; target: extent grows with depth in both nets",
+          lambda r: "; ".join(f"{net} " + " -> ".join(f"{v:.0f}" for v in
+                                                     at(r, net, "deconv_extent").values())
+                              for net in ("lenet5", "resnet20")),
+          lambda r: bool(at(r, "lenet5", "extent_grows") and at(r, "resnet20", "extent_grows"))),
 )
 
 
