@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import torch
 
-__all__ = ["set_seed", "keep_freed_memory", "resolve_device"]
+__all__ = ["set_seed", "rng_state", "set_rng_state", "keep_freed_memory", "resolve_device"]
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -41,6 +41,39 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
         torch.backends.cudnn.deterministic = True
     else:
         torch.use_deterministic_algorithms(False)
+
+
+def rng_state() -> dict:
+    """The state of every global random stream :func:`set_seed` seeds (what a checkpoint
+    keeps so that a resumed run draws the same numbers).
+
+    Example:
+        >>> import torch
+        >>> state = rng_state(); a = torch.rand(2)
+        >>> set_rng_state(state); bool((a == torch.rand(2)).all())
+        True
+    """
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+             "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Put back the streams saved by :func:`rng_state` (CUDA's where present on both sides).
+
+    Example:
+        >>> import random
+        >>> state = rng_state(); a = random.random()
+        >>> set_rng_state(state); a == random.random()
+        True
+    """
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3

@@ -41,6 +41,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from lamina.config import rng_state, set_rng_state
 from lamina.distributed import env
 from lamina.distributed.batchnorm import sync_batch_norms
 from lamina.errors import LaminaWarning, ResumeWarning, message
@@ -247,7 +248,7 @@ class DataParallel:
     def checkpoint_entry(self) -> dict:
         """Every rank's random streams and running sums, gathered (on all ranks: a
         collective) for rank 0 to write."""
-        mine = {"rng": _rng_state(), "accumulators": _cpu(self.trainer._accumulator_state())}
+        mine = {"rng": rng_state(), "accumulators": _cpu(self.trainer._accumulator_state())}
         ranks = [None] * self.world
         dist.all_gather_object(ranks, mine)
         return {"world_size": self.world, "ranks": ranks}
@@ -285,22 +286,6 @@ def _sum_states(states: list):
     return total
 
 
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-             "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def restore_ranks(state: dict, trainer, parallel: DataParallel | None) -> None:
     """Put back what a data-parallel checkpoint holds for this rank (after the rest of the
     state was restored from rank 0's part).
@@ -317,7 +302,7 @@ def restore_ranks(state: dict, trainer, parallel: DataParallel | None) -> None:
         return
     saved = entry["ranks"]
     if len(saved) == world:
-        _set_rng_state(saved[rank]["rng"])
+        set_rng_state(saved[rank]["rng"])
         trainer._load_accumulator_state(saved[rank]["accumulators"])
         return
     warnings.warn(f"Resuming a run of {len(saved)} processes on {world}: the same global "

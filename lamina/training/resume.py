@@ -37,14 +37,13 @@ A checkpoint whose state does not have the structure lamina writes raises
 from __future__ import annotations
 
 import os
-import random
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from lamina.checkpoint import load_state, save_state
+from lamina.config import rng_state, set_rng_state
 from lamina.errors import FileFormatError, ResumeMismatchError, ResumeWarning, message
 from lamina.layers.freezing import frozen_state, restore_frozen
 from lamina.training import binding
@@ -68,22 +67,6 @@ class RunState:
 def checkpoint_path(directory) -> str:
     """The file holding the latest training state in ``directory``."""
     return os.path.join(os.fspath(directory), CHECKPOINT_NAME)
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-             "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 # Optimizer options that choose an implementation, not the update rule.
@@ -119,7 +102,7 @@ def save_training_state(directory, trainer, run: RunState, history, callbacks,
         "epoch": run.epoch, "step": run.step, "global_step": run.global_step,
         "generator": run.generator.get_state(),
         "epoch_generator": run.epoch_generator_state,
-        "rng": _rng_state(),
+        "rng": rng_state(),
         "model": trainer.model.state_dict(),
         "frozen": frozen_state(trainer.model),
         "optimizer": trainer.optimizer.state_dict(),
@@ -295,4 +278,4 @@ def _restore_frozen(saved, trainer, path: str) -> None:
 def _restore_generators(run: RunState, state: dict) -> None:
     run.generator.set_state(state["generator"])
     run.epoch_generator_state = state.get("epoch_generator")
-    _set_rng_state(state["rng"])
+    set_rng_state(state["rng"])
