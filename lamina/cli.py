@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default=None,
                      help="output directory (default runs, or $LAMINA_RUNS; with --from-docs, "
                           "the reports' directory)")
+    rep.add_argument("--resume", action="store_true",
+                     help="keep the experiments an earlier run into the same --out finished, "
+                          "run the rest")
     rep.add_argument("--from-docs", nargs="?", const="docs/experiments", default=None,
                      metavar="DIR", help="run nothing: build the index from the reports in DIR "
                                          "(default docs/experiments)")
@@ -121,7 +124,8 @@ def _reproduce(args) -> int:
         print(f"wrote {page} and {os.path.join(out, 'index.md')}")
         return 0
     out = args.out or os.environ.get("LAMINA_RUNS", "runs")
-    outcomes, page = reproduce(args.names or None, quick=args.quick, out_dir=out)
+    outcomes, page = reproduce(args.names or None, quick=args.quick, out_dir=out,
+                               resume=args.resume)
     failed = [o.name for o in outcomes if o.status == "failed"]
     print(f"wrote {page} and {os.path.join(out, 'index.md')}"
           + (f"; failed: {', '.join(failed)} (see {out}/<name>/error.txt)" if failed else ""))

@@ -178,8 +178,27 @@ def _run_one(name: str, quick: bool, out_dir: str) -> Outcome:
     return Outcome(name, "ok", results if isinstance(results, dict) else {}, seconds, report_dir)
 
 
+def _finished(name: str, quick: bool, out_dir: str) -> Outcome | None:
+    """The outcome of ``name``'s earlier run in ``out_dir`` in this mode, or None: its time is in
+    ``durations.json`` (written only after a run that returned) and its report says the same
+    mode (a quick run writes "quick version" in its report)."""
+    seconds = _measured(out_dir).get(name, {}).get("quick" if quick else "full")
+    if not isinstance(seconds, (int, float)):
+        return None
+    outcome = from_reports(out_dir, [name])[0]
+    try:
+        with open(os.path.join(out_dir, name, "report.md"), encoding="utf-8") as f:
+            was_quick = "(quick version" in f.read()
+    except OSError:
+        return None
+    if outcome.status != "ok" or was_quick != quick:
+        return None
+    outcome.seconds = float(seconds)
+    return outcome
+
+
 def reproduce(names: Iterable[str] | None = None, *, quick: bool = False, out_dir: str = "runs",
-              progress: bool = True) -> tuple[list[Outcome], str]:
+              progress: bool = True, resume: bool = False) -> tuple[list[Outcome], str]:
     """Run the experiments and write ``<out_dir>/index.md`` and ``index.html``.
 
     Args:
@@ -187,6 +206,10 @@ def reproduce(names: Iterable[str] | None = None, *, quick: bool = False, out_di
         quick: each experiment's tiny version (seconds each; numbers not comparable).
         out_dir: reports go to ``<out_dir>/<name>/``, the index to ``<out_dir>/``.
         progress: show a tqdm bar (on stderr) and the time estimates.
+        resume: keep the experiments an earlier ``reproduce`` into ``out_dir`` finished in
+            the same mode (their reports and times) and run only the others: a full run
+            (hours) survives an interruption. The index then gives the sum of the
+            experiments' times instead of one wall time.
 
     Returns:
         ``(outcomes, path of index.html)``.
@@ -199,7 +222,11 @@ def reproduce(names: Iterable[str] | None = None, *, quick: bool = False, out_di
     """
     names = order(names)
     os.makedirs(out_dir, exist_ok=True)
-    plan = {n: estimate(n, quick, out_dir) for n in names}
+    done = {n: o for n in names if resume and (o := _finished(n, quick, out_dir)) is not None}
+    if progress and done:
+        tqdm.write(f"resuming: {len(done)} experiment(s) already run in {out_dir}: "
+                   + ", ".join(done))
+    plan = {n: estimate(n, quick, out_dir) for n in names if n not in done}
     if progress:
         known = [s for s, _ in plan.values() if s is not None]
         unknown = len(names) - len(known)
@@ -209,20 +236,24 @@ def reproduce(names: Iterable[str] | None = None, *, quick: bool = False, out_di
         for n, (s, source) in plan.items():
             tqdm.write(f"  {n:24s} ~{_clock(s):>8s}  ({source})")
     start = time.perf_counter()
-    outcomes = []
-    bar = tqdm(names, unit="experiment", disable=not progress)
+    outcomes = {}
+    bar = tqdm(list(plan), unit="experiment", disable=not progress)
     for name in bar:
         bar.set_description(f"{name} (~{_clock(plan[name][0])})")
         outcome = _run_one(name, quick, out_dir)
-        outcomes.append(outcome)
+        outcomes[name] = outcome
         if progress:
             took = "" if outcome.seconds is None else f" in {outcome.seconds:.1f} s"
             tqdm.write(f"{name}: {outcome.status}{took}"
                        + (f" ({outcome.error})" if outcome.error else ""))
     mode = ("quick (tiny settings: the numbers are not comparable with the decks')" if quick
             else "full")
+    if done:
+        mode += (f"; resumed: {len(done)} of {len(names)} experiments were run by an earlier "
+                 f"sitting into the same folder")
+    outcomes = [done[n] if n in done else outcomes[n] for n in names]
     page = write_index(outcomes, out_dir, mode=mode, machine=machine_description(),
-                       wall=time.perf_counter() - start)
+                       wall=None if done else time.perf_counter() - start)
     return outcomes, page
 
 
