@@ -44,11 +44,7 @@ class Accumulators:
 
     def track(self, out: Tensor, y: Tensor, loss: Tensor, reg: Tensor | None) -> None:
         """Add a batch's mean loss (and penalty) and update the metrics; no host sync."""
-        n = y.shape[0]
-        self.loss_sum = loss * n if self.loss_sum is None else self.loss_sum.add_(loss * n)
-        if reg is not None:
-            self.reg_sum = reg * n if self.reg_sum is None else self.reg_sum.add_(reg * n)
-        self.count += n
+        self._add_losses(loss, reg, y.shape[0])
         if self.metrics:
             pred = metric_input(out, self.output_activation, self.metrics)
             for metric in self.metrics:
@@ -58,13 +54,25 @@ class Accumulators:
         """Mean loss, mean penalty and the metrics, read back in one sync."""
         if self.count == 0:
             return {}
+        names, values = self._loss_means()
+        names += [m.name for m in self.metrics]
+        values += [m.result() for m in self.metrics]
+        return _read(names, values)
+
+    def _add_losses(self, loss: Tensor, reg: Tensor | None, n: int) -> None:
+        """Add a batch of ``n`` samples' mean loss and penalty to the sums."""
+        self.loss_sum = loss * n if self.loss_sum is None else self.loss_sum.add_(loss * n)
+        if reg is not None:
+            self.reg_sum = reg * n if self.reg_sum is None else self.reg_sum.add_(reg * n)
+        self.count += n
+
+    def _loss_means(self) -> tuple[list[str], list[Tensor]]:
+        """``["loss"(, "reg_loss")]`` and their means so far, still on the device."""
         names, values = ["loss"], [self.loss_sum / self.count]
         if self.reg_sum is not None:
             names.append("reg_loss")
             values.append(self.reg_sum / self.count)
-        names += [m.name for m in self.metrics]
-        values += [m.result() for m in self.metrics]
-        return _read(names, values)
+        return names, values
 
     def state_dict(self) -> dict:
         """The sums, for an exact resume in the middle of an epoch."""
@@ -123,10 +131,7 @@ class HeadAccumulators(Accumulators):
     def track(self, out, y: Targets, loss: Tensor, reg: Tensor | None) -> None:
         """Add a batch: the losses (each output's from ``heads.terms``) and the metrics."""
         n = y.values[0].shape[0]
-        self.loss_sum = loss * n if self.loss_sum is None else self.loss_sum.add_(loss * n)
-        if reg is not None:
-            self.reg_sum = reg * n if self.reg_sum is None else self.reg_sum.add_(reg * n)
-        self.count += n
+        self._add_losses(loss, reg, n)
         if self.heads.loss_terms_logged:
             self.term_sums = [t * n if s is None else s.add_(t * n)
                               for s, t in zip(self.term_sums, self.heads.terms)]
@@ -147,10 +152,7 @@ class HeadAccumulators(Accumulators):
         """``loss``, ``reg_loss``, the outputs' losses and the metrics, in one sync."""
         if self.count == 0:
             return {}
-        names, values = ["loss"], [self.loss_sum / self.count]
-        if self.reg_sum is not None:
-            names.append("reg_loss")
-            values.append(self.reg_sum / self.count)
+        names, values = self._loss_means()
         if self.heads.loss_terms_logged:
             values += [s / self.count for s in self.term_sums]
         names += self.heads.log_names()
