@@ -28,8 +28,14 @@ from lamina.callbacks.base import Callback
 from lamina.errors import LaminaWarning, message
 from lamina.layers.input_spec import format_shape
 from lamina.training.streaming import StreamData, streams
-from lamina.training.targets import check_targets
-from lamina.training.tensors import check_finite, check_ids, first_embedding, to_tensor
+from lamina.training.targets import check_targets, missing_targets
+from lamina.training.tensors import (
+    check_finite,
+    check_ids,
+    first_embedding,
+    to_tensor,
+    validation_cut,
+)
 
 __all__ = ["ArrayData", "LoaderData", "make_data",
            "split_validation", "check_input_shape", "check_fit_arguments", "prepare"]
@@ -191,12 +197,7 @@ def make_data(x, y=None, *, owner: str, batch_size: int, shuffle: bool = False, 
 
 def split_validation(data: ArrayData, fraction: float) -> tuple[ArrayData, ArrayData]:
     """Hold out the *last* ``fraction`` of the samples for validation (as Keras does)."""
-    n_val = int(round(len(data) * fraction))
-    if not 0 < n_val < len(data):
-        raise ValueError(message(
-            f"`validation_split={fraction}` leaves no samples to train on or to validate with "
-            f"({len(data)} samples in all).", expected="a fraction in (0, 1) of at least one sample"))
-    cut = len(data) - n_val
+    cut = validation_cut(len(data), fraction)
     train, val = object.__new__(ArrayData), object.__new__(ArrayData)
     train.x, train.y = data.x[:cut], data.y[:cut]
     val.x, val.y = data.x[cut:], data.y[cut:]
@@ -262,12 +263,7 @@ def _checked(model, x, y, *, owner: str, loss_name: str, batch_size: int, shuffl
         data.needs_y = True  # checked as its batches come
         return data
     if data.y is None:
-        name = getattr(model, "name", type(model).__name__)
-        loss = f" with loss '{loss_name}'" if loss_name else ""
-        raise ValueError(message(
-            f"Model '{name}' is compiled{loss}, which compares its output with targets: "
-            f"`{owner}` needs `y`.", received="y=None",
-            fix=f"Call `{owner.split()[0]}(x, y)` (for an autoencoder, y=x)."))
+        raise missing_targets(model, loss_name, owner)
     out_shape = _output_shape(model, data.x[:2], owner)
     data.y = check_targets(loss_name, data.y, out_shape, owner)
     return data

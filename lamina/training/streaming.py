@@ -23,8 +23,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, IterableDataset, default_collate
 
 from lamina.errors import message
-from lamina.training.targets import check_targets
-from lamina.training.tensors import check_finite, check_ids, to_tensor
+from lamina.training.targets import check_targets, missing_targets
+from lamina.training.tensors import check_finite, check_ids, to_tensor, validation_cut
 
 __all__ = ["StreamData", "streams", "prefetch"]
 
@@ -242,12 +242,7 @@ class StreamData:
         xb, yb = self.take(torch.arange(min(2, len(self))))
         out_shape = output_shape(model, xb, self.owner)
         if yb is None:
-            name = getattr(model, "name", type(model).__name__)
-            loss = f" with loss '{loss_name}'" if loss_name else ""
-            raise ValueError(message(
-                f"Model '{name}' is compiled{loss}, which compares its output with targets: "
-                f"`{self.owner}` needs `y`.", received="y=None",
-                fix=f"Call `{self.owner.split()[0]}(x, y)` (for an autoencoder, y=x)."))
+            raise missing_targets(model, loss_name, self.owner)
         owner = self.owner
         self.check_y = lambda y: check_targets(loss_name, y, out_shape, owner)
         self.check_y(yb)
@@ -256,13 +251,7 @@ class StreamData:
     def split(self, fraction: float) -> tuple[StreamData, StreamData]:
         """The first ``1 - fraction`` and the last ``fraction`` of the samples (as Keras's
         ``validation_split``), without reading them."""
-        n_val = int(round(len(self) * fraction))
-        if not 0 < n_val < len(self):
-            raise ValueError(message(
-                f"`validation_split={fraction}` leaves no samples to train on or to validate "
-                f"with ({len(self)} samples in all).",
-                expected="a fraction in (0, 1) of at least one sample"))
-        cut = self.stop - n_val
+        cut = self.start + validation_cut(len(self), fraction)
         train, val = object.__new__(StreamData), object.__new__(StreamData)
         train.__dict__.update(self.__dict__)
         val.__dict__.update(self.__dict__)

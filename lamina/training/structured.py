@@ -21,7 +21,7 @@ from lamina.layers.recurrent.embedding import Embedding
 from lamina.training.data import _checked
 from lamina.training.outputs import Heads, Targets
 from lamina.training.targets import check_targets
-from lamina.training.tensors import check_finite, check_ids, to_tensor
+from lamina.training.tensors import check_finite, check_ids, to_tensor, validation_cut
 
 __all__ = ["StructuredData", "structured_data", "prepare_structured", "class_sample_weights",
            "is_multi_io"]
@@ -84,13 +84,7 @@ class StructuredData:
 
     def split(self, fraction: float) -> tuple[StructuredData, StructuredData]:
         """The first samples and the last ``fraction`` of them (as Keras holds out)."""
-        n_val = int(round(len(self) * fraction))
-        if not 0 < n_val < len(self):
-            raise ValueError(message(
-                f"`validation_split={fraction}` leaves no samples to train on or to validate "
-                f"with ({len(self)} samples in all).",
-                expected="a fraction in (0, 1) of at least one sample"))
-        cut = len(self) - n_val
+        cut = validation_cut(len(self), fraction)
 
         def part(sl):
             return StructuredData([x[sl] for x in self.xs], [y[sl] for y in self.ys],

@@ -7,11 +7,26 @@ from torch import Tensor
 from lamina.errors import message
 from lamina.layers.input_spec import format_shape
 
-__all__ = ["check_targets"]
+__all__ = ["check_targets", "missing_targets"]
 
 
 def _first_where(mask: Tensor) -> int:
     return int(mask.reshape(len(mask), -1).any(1).nonzero()[0])
+
+
+def missing_targets(model, loss_name: str, owner: str) -> ValueError:
+    """The error for a compiled model called without ``y`` (raise it).
+
+    Example:
+        >>> "needs `y`" in str(missing_targets(None, "mse", "fit"))
+        True
+    """
+    name = getattr(model, "name", type(model).__name__)
+    loss = f" with loss '{loss_name}'" if loss_name else ""
+    return ValueError(message(
+        f"Model '{name}' is compiled{loss}, which compares its output with targets: "
+        f"`{owner}` needs `y`.", received="y=None",
+        fix=f"Call `{owner.split()[0]}(x, y)` (for an autoencoder, y=x)."))
 
 
 def check_targets(loss_name: str, y: Tensor, out_shape: tuple | None, owner: str) -> Tensor:

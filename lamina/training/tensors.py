@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from lamina.errors import message
 from lamina.layers.recurrent.embedding import Embedding
 
-__all__ = ["to_tensor", "first_embedding", "check_ids", "check_finite"]
+__all__ = ["to_tensor", "first_embedding", "check_ids", "check_finite", "validation_cut"]
 
 
 def to_tensor(data, name: str, owner: str, *, ids: bool = False) -> Tensor:
@@ -146,3 +146,19 @@ def check_finite(t: Tensor, name: str, owner: str) -> None:
                 f"finite.", received=f"{int(bad.sum())} of them, the first in sample {first}",
                 fix="Clean or impute the data before training (values beyond float32's range, "
                     "about 3.4e38, become infinite)."))
+
+
+def validation_cut(n: int, fraction: float) -> int:
+    """Where ``validation_split=fraction`` cuts ``n`` samples: the last ``round(n * fraction)``
+    are held out (as Keras does); an error if either side would be empty.
+
+    Example:
+        >>> validation_cut(10, 0.2)
+        8
+    """
+    n_val = int(round(n * fraction))
+    if not 0 < n_val < n:
+        raise ValueError(message(
+            f"`validation_split={fraction}` leaves no samples to train on or to validate with "
+            f"({n} samples in all).", expected="a fraction in (0, 1) of at least one sample"))
+    return n - n_val
