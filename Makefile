@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast setup data bench lint clean
+.PHONY: demo test test-fast setup data text reproduce bench lint clean
 
 demo: setup data
 	$(PY) -m lamina.demo
@@ -47,6 +47,23 @@ data:
 		echo "Fashion-MNIST is not in $(FMNIST_DIR) and apt-get is not usable here;"; \
 		echo "lamina will look in \$$LAMINA_DATA and its cache, then download it."; \
 	fi
+
+# The text char_lm reads in its full run: Debian's fortunes (its report's bits per character
+# are for that corpus; without it the experiment falls back to vim's manual or the licenses).
+text:
+	@if [ -d /usr/share/games/fortunes ]; then \
+		echo "fortunes found in /usr/share/games/fortunes"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fortunes; \
+	elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fortunes; \
+	else \
+		echo "fortunes is not installed and apt-get is not usable: char_lm will use another text"; \
+	fi
+
+# Every experiment at full settings into runs/full (hours); rerun to continue after a stop.
+reproduce: setup data text
+	$(PY) -m lamina.cli reproduce --resume --out runs/full
 
 bench: setup data
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[bench]'
