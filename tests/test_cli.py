@@ -106,6 +106,21 @@ def test_reproduce_from_reports_builds_the_index_without_running(tmp_path):
     assert "| small_resnet |" in (docs / "index.md").read_text()
 
 
+def test_reproduce_resume_keeps_what_an_earlier_call_finished(tmp_path):
+    done = tmp_path / "reber"
+    done.mkdir()
+    (done / "results.json").write_text(json.dumps({"seeds": 10, "lstm_solved": 9,
+                                                   "rnn_solved": 3}))
+    (done / "report.md").write_text("# reber\n\nTotal time: 85.0 s\n")
+    (tmp_path / "durations.json").write_text(json.dumps({"reber": {"full": 85.4}}))
+    proc = lamina_cli("reproduce", "--resume", "--out", str(tmp_path), "reber")
+    assert "resuming: 1 experiment(s)" in proc.stdout and "0 experiments (full)" in proc.stdout
+    assert "unknown time" not in proc.stdout          # the kept one is not "to run"
+    page = (tmp_path / "index.html").read_text()
+    assert "resumed: 1 of 1" in page and "(85.4)" in page and "add up to" in page
+    assert '<td class="yes">yes</td>' in _index_rows(page)[0]      # judged on the kept results
+
+
 def _check_quick_index(out: Path, names: list[str]) -> None:
     page = (out / "index.html").read_text()
     expected = sum(max(len(claims_for(n)), 1) for n in names)

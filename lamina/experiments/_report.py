@@ -15,7 +15,10 @@ import torch
 import lamina
 from lamina._io import atomic_open
 
-__all__ = ["Report", "machine_description", "default_out_dir"]
+__all__ = ["Report", "machine_description", "default_out_dir", "QUICK_NOTE"]
+
+#: What the title line of a ``quick=True`` report says (``lamina reproduce --resume`` reads it).
+QUICK_NOTE = "(quick version: tiny settings, numbers not comparable)"
 
 
 def machine_description() -> str:
@@ -104,8 +107,7 @@ class Report:
         """Write ``report.md`` (and ``results.json`` with ``results``); returns the report path."""
         lines = [f"# {self.title}", "",
                  f"`python -m lamina.experiments {self.name}`"
-                 + (" (quick version: tiny settings, numbers not comparable)" if self.quick
-                    else ""), ""]
+                 + (f" {QUICK_NOTE}" if self.quick else ""), ""]
         for header, rows in self.tables:
             lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
             lines += ["| " + " | ".join(r) + " |" for r in rows]

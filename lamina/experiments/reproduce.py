@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from lamina._io import atomic_open
 from lamina.experiments import available, load
-from lamina.experiments._report import machine_description
+from lamina.experiments._report import QUICK_NOTE, machine_description
 from lamina.experiments.claims import Verdict, claims_for, experiments_with_claims, judge
 
 __all__ = ["Outcome", "reproduce", "from_reports", "write_index", "estimate", "order",
@@ -181,14 +181,14 @@ def _run_one(name: str, quick: bool, out_dir: str) -> Outcome:
 def _finished(name: str, quick: bool, out_dir: str) -> Outcome | None:
     """The outcome of ``name``'s earlier run in ``out_dir`` in this mode, or None: its time is in
     ``durations.json`` (written only after a run that returned) and its report says the same
-    mode (a quick run writes "quick version" in its report)."""
+    mode (a quick run's report carries :data:`QUICK_NOTE`)."""
     seconds = _measured(out_dir).get(name, {}).get("quick" if quick else "full")
     if not isinstance(seconds, (int, float)):
         return None
     outcome = from_reports(out_dir, [name])[0]
     try:
         with open(os.path.join(out_dir, name, "report.md"), encoding="utf-8") as f:
-            was_quick = "(quick version" in f.read()
+            was_quick = QUICK_NOTE in f.read()
     except OSError:
         return None
     if outcome.status != "ok" or was_quick != quick:
@@ -229,8 +229,8 @@ def reproduce(names: Iterable[str] | None = None, *, quick: bool = False, out_di
     plan = {n: estimate(n, quick, out_dir) for n in names if n not in done}
     if progress:
         known = [s for s, _ in plan.values() if s is not None]
-        unknown = len(names) - len(known)
-        tqdm.write(f"{len(names)} experiments ({'quick' if quick else 'full'}), estimated "
+        unknown = len(plan) - len(known)
+        tqdm.write(f"{len(plan)} experiments ({'quick' if quick else 'full'}), estimated "
                    f"{_clock(sum(known))} on the 2-core development VM"
                    + (f" plus {unknown} of unknown time" if unknown else "") + ":")
         for n, (s, source) in plan.items():
