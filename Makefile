@@ -34,15 +34,16 @@ $(STAMP): pyproject.toml constraints.txt
 		-c constraints.txt torchvision==0.28.0
 	touch $(STAMP)
 
+# apt-get as root, or through sudo; empty where neither can install Debian packages.
+APT := $(shell command -v apt-get >/dev/null 2>&1 && { [ "$$(id -u)" = 0 ] && echo "env DEBIAN_FRONTEND=noninteractive apt-get" || { command -v sudo >/dev/null 2>&1 && echo "sudo env DEBIAN_FRONTEND=noninteractive apt-get"; }; })
+
 # Fashion-MNIST from Debian's dataset-fashion-mnist, when missing and apt is usable.
 data:
 	@if [ -f $(FMNIST_DIR)/train-images-idx3-ubyte.gz ]; then \
 		echo "Fashion-MNIST found in $(FMNIST_DIR)"; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	elif [ -n "$(APT)" ]; then \
 		echo "Installing dataset-fashion-mnist with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
-	elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
-		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+		$(APT) update -qq && $(APT) install -y -qq dataset-fashion-mnist; \
 	else \
 		echo "Fashion-MNIST is not in $(FMNIST_DIR) and apt-get is not usable here;"; \
 		echo "lamina will look in \$$LAMINA_DATA and its cache, then download it."; \
@@ -53,10 +54,8 @@ data:
 text:
 	@if [ -d /usr/share/games/fortunes ]; then \
 		echo "fortunes found in /usr/share/games/fortunes"; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fortunes; \
-	elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
-		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fortunes; \
+	elif [ -n "$(APT)" ]; then \
+		$(APT) update -qq && $(APT) install -y -qq fortunes; \
 	else \
 		echo "fortunes is not installed and apt-get is not usable: char_lm will use another text"; \
 	fi
