@@ -14,7 +14,9 @@ from lamina.experiments.transfer import (
     PROBE_LAYERS,
     _digits,
     _fit,
+    _source_accuracy,
     _subset,
+    rotated_copies,
     source_net,
     transfer_model,
 )
@@ -62,6 +64,41 @@ def test_new_head_training_leaves_the_backbone_and_the_source_bit_identical():
                            source.get_layer("block1_conv").weight)
     for key, value in source.state_dict().items():
         assert torch.equal(value, before[key]), key
+
+
+def test_rotated_copies_turn_each_image_and_label_it_with_its_rotation():
+    x = np.random.default_rng(0).normal(size=(6, 1, 5, 5)).astype(np.float32)
+    y = np.array([0, 1, 2, 3, 4, 0])
+    xr, yr = rotated_copies(x, y, seed=1)
+    assert xr.shape == (24, 1, 5, 5) and xr.flags["C_CONTIGUOUS"]
+    assert np.array_equal(yr, np.concatenate([y * 4 + k for k in range(4)]))
+    for i in range(6):
+        upright = xr[i]                       # rotation 0: the image, or its mirror
+        assert np.array_equal(upright, x[i]) or np.array_equal(upright, x[i][..., ::-1])
+        for k in range(1, 4):                 # a quarter turn counter-clockwise per k
+            assert np.array_equal(xr[k * 6 + i], np.rot90(upright, k, axes=(1, 2)))
+    mirrored = [not np.array_equal(xr[i], x[i]) for i in range(6)]
+    assert 0 < sum(mirrored) < 6              # a random half, reproducible by seed
+    assert np.array_equal(rotated_copies(x, y, seed=1)[0], xr)
+
+
+class _Fixed:
+    """A stand-in net whose predict returns fixed (class, rotation) probabilities."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def predict(self, x, batch_size=None):
+        return self.p
+
+
+def test_source_accuracy_reads_the_upright_outputs_only():
+    p = np.zeros((2, 20))
+    p[0, 3 * 4 + 0] = 0.6                     # upright class 3
+    p[0, 1 * 4 + 2] = 0.9                     # larger, but for a half-turned class 1
+    p[1, 2 * 4 + 0] = 0.5
+    assert _source_accuracy(_Fixed(p), None, np.array([3, 2])) == 1.0
+    assert _source_accuracy(_Fixed(p), None, np.array([1, 2])) == 0.5
 
 
 def test_subset_draws_n_distinct_images_per_class_reproducibly():
