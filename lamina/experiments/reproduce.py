@@ -43,7 +43,7 @@ __all__ = ["Outcome", "reproduce", "from_reports", "write_index", "estimate", "o
 
 #: name -> (seconds of the full run, seconds of the quick run) on the 2-core development VM.
 #: Full: one ``lamina reproduce --resume --out runs/full`` in sittings on 2026-12-07, 2 threads
-#: (docs/experiments/README.md; segmentation: its earlier report, 1 thread beside other jobs).
+#: (docs/experiments/README.md).
 #: Quick: one ``nice -n 10 lamina reproduce --quick`` on 2026-12-07 with the VM loaded 15-19
 #: (2,906 s of wall time for 5.9 min of CPU): pessimistic, often 5-10x.
 DURATIONS: dict[str, tuple[float | None, float | None]] = {
@@ -51,7 +51,7 @@ DURATIONS: dict[str, tuple[float | None, float | None]] = {
     "class_weight": (21.9, None), "codes": (196.9, 105.4), "dbn_finetune": (1387.1, 141.7),
     "deep_autoencoder": (353.7, 35.8), "deep_gradients": (46.8, None),
     "optimizers": (138.2, 236.3), "pooling_table": (1520.6, 263.9), "rbm_features": (6.0, 33.1),
-    "rbm_vs_sklearn": (83.8, 141.4), "reber": (131.7, 93.8), "segmentation": (7636.3, 398.8),
+    "rbm_vs_sklearn": (83.8, 141.4), "reber": (131.7, 93.8), "segmentation": (2582.8, 398.8),
     "sequential_images": (201.4, 121.3), "small_resnet": (3183.3, 140.8),
     "surface_interpolation": (294.5, 25.7), "transfer": (1007.2, 238.7),
     "vanishing_gradients": (311.6, 37.9), "what_convnets_learn": (44.5, None),
