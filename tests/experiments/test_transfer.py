@@ -75,8 +75,9 @@ def test_rotated_copies_turn_each_image_and_label_it_with_its_rotation():
     for i in range(6):
         upright = xr[i]                       # rotation 0: the image, or its mirror
         assert np.array_equal(upright, x[i]) or np.array_equal(upright, x[i][..., ::-1])
-        for k in range(1, 4):                 # a quarter turn counter-clockwise per k
-            assert np.array_equal(xr[k * 6 + i], np.rot90(upright, k, axes=(1, 2)))
+        for k in range(1, 4):                 # a quarter turn counter-clockwise per k (torch's)
+            turned = torch.rot90(torch.from_numpy(upright.copy()), k, dims=(1, 2)).numpy()
+            assert np.array_equal(xr[k * 6 + i], turned)
     mirrored = [not np.array_equal(xr[i], x[i]) for i in range(6)]
     assert 0 < sum(mirrored) < 6              # a random half, reproducible by seed
     assert np.array_equal(rotated_copies(x, y, seed=1)[0], xr)
