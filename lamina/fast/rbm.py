@@ -12,7 +12,11 @@ allocated once per ``fit``:
   ``cat``); the probabilities go through ``sigmoid`` in place;
 * the weight update is one ``addmm_`` into ``W`` (or into the momentum buffer):
   ``W += lr [v; v']^T (s * P(h | [v; v']))`` with the column ``s = [1/N; -1/M]``, so the
-  gradient is never materialized; the biases use ``addmv_``.
+  gradient is never materialized; the biases use ``addmv_``;
+* the mini-batch is gathered straight into the upper half of ``[v; v']`` (no copy);
+* binary units take their uniforms from :class:`DrawAhead`: the numbers of many steps in one
+  ``uniform_`` call, so the threads of the products wait less between them (the
+  measurements are in ``docs/benchmarks.md``).
 
 The values equal the textbook step's up to float rounding (the products sum in another
 order); :func:`plan_for` installs it on the instance for the length of one ``fit`` and only
@@ -31,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 
 import torch
@@ -38,7 +43,62 @@ from torch import Tensor
 
 from lamina.fast import threads
 
-__all__ = ["FusedContrastiveDivergence", "plan_for"]
+__all__ = ["AHEAD_BYTES", "DrawAhead", "FusedContrastiveDivergence", "plan_for"]
+
+#: Memory for the uniforms drawn ahead (16 MiB: 63 steps of a 784-256 RBM on batches of 64).
+AHEAD_BYTES = 16 * 2**20
+
+
+class DrawAhead:
+    """The uniforms of the coming steps of an epoch, drawn by one ``uniform_`` call.
+
+    ``torch.rand`` fills a tensor from the generator's stream in memory order, so drawing
+    the numbers of ``s`` steps as one ``(s, per_step)`` block gives each step the very
+    numbers it would draw itself. Drawing ahead stops at the epoch's last full batch: what
+    the epoch draws next (a partial batch's textbook step, the next shuffle, the monitor)
+    reads the stream where the textbook run does.
+
+    Args:
+        like: a tensor of the dtype and device of the draws.
+        per_step: uniforms one step takes.
+        steps_per_epoch: full batches per epoch (the steps that take their numbers here).
+        budget: bytes for the block. Defaults to :data:`AHEAD_BYTES`.
+
+    Example:
+        >>> g, h = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+        >>> ahead = DrawAhead(torch.empty(0), per_step=6, steps_per_epoch=4)
+        >>> first = ahead.take((2, 3), g); ahead.step_done()
+        >>> torch.equal(first, torch.rand(2, 3, generator=h))
+        True
+    """
+
+    def __init__(self, like: Tensor, per_step: int, steps_per_epoch: int,
+                 budget: int | None = None):
+        budget = AHEAD_BYTES if budget is None else budget
+        self.per_step, self.steps_per_epoch = per_step, steps_per_epoch
+        self.rows = max(1, min(steps_per_epoch, budget // (per_step * like.element_size())))
+        self.block = like.new_empty(self.rows * per_step)
+        self.offset = self.end = 0
+        self.steps = 0                                     # full steps taken so far
+        self._views: dict[tuple[int, tuple[int, ...]], Tensor] = {}
+
+    def take(self, shape: tuple[int, ...], generator) -> Tensor:
+        """The next ``shape`` uniforms of the stream (a view into the block)."""
+        if self.offset == self.end:                        # a step's start: draw ahead
+            left = self.steps_per_epoch - self.steps % self.steps_per_epoch
+            self.end = min(self.rows, left) * self.per_step
+            self.block[:self.end].uniform_(generator=generator)
+            self.offset = 0
+        key = (self.offset, tuple(shape))
+        out = self._views.get(key)
+        if out is None:                                    # made once per place and shape
+            size = math.prod(shape)
+            out = self._views[key] = self.block[self.offset:self.offset + size].view(shape)
+        self.offset += out.numel()
+        return out
+
+    def step_done(self) -> None:
+        self.steps += 1
 
 
 class FusedContrastiveDivergence:
@@ -47,6 +107,8 @@ class FusedContrastiveDivergence:
     Args:
         rbm: a fitted-shape :class:`lamina.unsupervised.RBM` (parameters created).
         batch_size: rows of the mini-batches it takes (others go to the textbook step).
+        steps_per_epoch: full mini-batches per epoch, for drawing uniforms ahead; None
+            draws each step's own. Defaults to None.
 
     Example:
         >>> from lamina.unsupervised import RBM
@@ -57,8 +119,9 @@ class FusedContrastiveDivergence:
         1
     """
 
-    def __init__(self, rbm, batch_size: int):
+    def __init__(self, rbm, batch_size: int, steps_per_epoch: int | None = None):
         self.rbm = rbm
+        self.params = rbm._params()                       # updated in place, never replaced
         weight = rbm.weight
         d, f = weight.shape
         n = batch_size
@@ -79,29 +142,41 @@ class FusedContrastiveDivergence:
         self.v_pos, self.v_neg = self.both[:n], self.both[n:]
         self.p_pos, self.p_neg = self.p_both[:n], self.p_both[n:]
         self.both_t = self.both.T
+        # binary units draw uniforms only: those of many steps at once (gaussian visible
+        # units draw normals, whose CPU kernel takes the stream in blocks: per call)
+        per_step = (rbm.k * (m * d + m * f) if rbm.persistent
+                    else n * f + rbm.k * (m * d + m * f))
+        self.ahead = (DrawAhead(weight, per_step, steps_per_epoch)
+                      if steps_per_epoch and rbm.units == "binary" else None)
+
+    def _uniform(self, buffer: Tensor, generator) -> Tensor:
+        if self.ahead is not None:
+            return self.ahead.take(buffer.shape, generator)
+        return buffer.uniform_(generator=generator)      # torch.rand's draws, in place
 
     def _sample_visible(self, h: Tensor, generator) -> Tensor:
         """``v' ~ P(v | h)`` written into the lower half of ``both``."""
         rbm = self.rbm
-        weight, visible_bias, _ = rbm._params()
+        weight, visible_bias, _ = self.params
         mean = torch.addmm(visible_bias, h, weight.T, out=self.visible_mean)
         if rbm.units == "gaussian":
             noise = self.u_visible.normal_(generator=generator)
             return torch.add(mean, noise, out=self.v_neg)
-        u = self.u_visible.uniform_(generator=generator)      # torch.rand's draws, in place
+        u = self._uniform(self.u_visible, generator)
         return torch.lt(u, mean.sigmoid_(), out=self.v_neg)
 
     def _sample_hidden(self, p: Tensor, out: Tensor, generator) -> Tensor:
-        return torch.lt(self.u_hidden.uniform_(generator=generator), p, out=out)
+        return torch.lt(self._uniform(self.u_hidden, generator), p, out=out)
 
     @torch.no_grad()
     def __call__(self, v: Tensor, lr: float) -> None:
         rbm = self.rbm
         if len(v) != self.rows:
             return type(rbm)._cd_step(rbm, v, lr)
-        weight, visible_bias, hidden_bias = rbm._params()
+        weight, visible_bias, hidden_bias = self.params
         gen = rbm.random_state_
-        self.v_pos.copy_(v)
+        if v.data_ptr() != self.v_pos.data_ptr():        # not gathered into place
+            self.v_pos.copy_(v)
         if rbm.persistent:
             h_neg = rbm._chain if rbm._chain is not None else self.chain.zero_()
             for _ in range(rbm.k - 1):
@@ -110,7 +185,9 @@ class FusedContrastiveDivergence:
                 h_neg = self._sample_hidden(p.sigmoid_(), self.chain, gen)
             self._sample_visible(h_neg, gen)
             torch.addmm(hidden_bias, self.both, weight, out=self.p_both).sigmoid_()
-            rbm._chain = self._sample_hidden(self.p_neg, self.chain, gen)
+            self._sample_hidden(self.p_neg, self.chain, gen)
+            if rbm._chain is not self.chain:               # Module.__setattr__ costs 5 us
+                rbm._chain = self.chain
         else:
             p_pos = torch.addmm(hidden_bias, v, weight, out=self.p_pos).sigmoid_()
             h_neg = self._sample_hidden(p_pos, self.h, gen)
@@ -120,7 +197,9 @@ class FusedContrastiveDivergence:
                 h_neg = self._sample_hidden(p.sigmoid_(), self.chain, gen)
         scaled = self.p_both.mul_(self.s)
         self._update(weight, visible_bias, hidden_bias, scaled, lr)
-        rbm.n_updates_ += 1
+        if self.ahead is not None:
+            self.ahead.step_done()
+        vars(rbm)["n_updates_"] += 1                       # a plain int: no Module.__setattr__
 
     def _update(self, weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor,
                 scaled: Tensor, lr: float) -> None:
@@ -150,7 +229,8 @@ class FusedContrastiveDivergence:
 @contextlib.contextmanager
 def plan_for(rbm, v: Tensor) -> Iterator[None]:
     """Fast RBM training for one ``fit``: one CPU thread for small products, and the fused
-    step installed on the instance (removed afterwards, leaving the textbook method).
+    step installed on the instance, gathering each mini-batch into its own buffer (both
+    removed afterwards, leaving the textbook methods).
 
     Example:
         >>> from lamina.unsupervised import RBM
@@ -159,7 +239,7 @@ def plan_for(rbm, v: Tensor) -> Iterator[None]:
         >>> with plan_for(rbm, torch.ones(8, 5)):
         ...     type(rbm._cd_step).__name__
         'FusedContrastiveDivergence'
-        >>> "_cd_step" in vars(rbm)
+        >>> "_cd_step" in vars(rbm) or "_batch_buffer" in vars(rbm)
         False
     """
     rows = min(rbm.batch_size, len(v))
@@ -167,8 +247,10 @@ def plan_for(rbm, v: Tensor) -> Iterator[None]:
         if rows < rbm.batch_size:                        # no full batch (PCD's chain is one)
             yield
             return
-        rbm._cd_step = FusedContrastiveDivergence(rbm, rows)
+        step = FusedContrastiveDivergence(rbm, rows, steps_per_epoch=len(v) // rows)
+        rbm._cd_step = step
+        rbm._batch_buffer = lambda data: step.v_pos
         try:
             yield
         finally:
-            del rbm._cd_step
+            del rbm._cd_step, rbm._batch_buffer

@@ -260,7 +260,7 @@ class RBM(EstimatorMixin, nn.Module):
         if bar is not None:
             bar.set_params({"epochs": epochs, "steps": steps, "verbose": self.verbose})
         start_epoch = self.epochs_trained_
-        buffer = v.new_empty((min(self.batch_size, n), v.shape[1]))
+        buffer = self._batch_buffer(v)
         for epoch in range(epochs):
             lr = self.lr(start_epoch + epoch) if callable(self.lr) else self.lr
             if bar is not None:
@@ -275,6 +275,10 @@ class RBM(EstimatorMixin, nn.Module):
             if bar is not None:
                 bar.on_epoch_end(epoch, self._monitor(v))
         self.epochs_trained_ = start_epoch + epochs
+
+    def _batch_buffer(self, v: Tensor) -> Tensor:
+        """Where :meth:`_batch` gathers each full mini-batch: one buffer for the whole fit."""
+        return v.new_empty((min(self.batch_size, len(v)), v.shape[1]))
 
     def _batch(self, v: Tensor, order: Tensor | None, step: int, buffer: Tensor) -> Tensor:
         """Rows ``order[step * B:(step + 1) * B]`` of ``v``, gathered into ``buffer`` (reused:

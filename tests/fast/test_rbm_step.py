@@ -75,3 +75,55 @@ def test_fused_update_is_one_sgd_step_by_hand():
     torch.testing.assert_close(rbm.hidden_bias, a0 + 0.5 * (p * s).sum(0))
     h_neg = (torch.rand(2, 3, generator=gen_copy) < p[2:]).float()
     assert torch.equal(rbm._chain, h_neg)
+
+
+@pytest.mark.parametrize("options", [{"persistent": True}, {"k": 2}, {"persistent": True, "k": 3}])
+def test_uniforms_drawn_ahead_leave_the_stream_where_the_textbook_does(options, monkeypatch,
+                                                                       capsys):
+    """A block of 2 steps' uniforms (3 refills per epoch of 5 full batches and a partial
+    one), 3 epochs, with the monitor drawing at each epoch's end: the parameters, the chain
+    and the generator's state all match the textbook run's."""
+    import lamina.fast.rbm as fast_rbm
+
+    x = _data(rows=45)
+    k, gibbs = options.get("k", 1), 8 * (7 + 5)              # one Gibbs step: v' and h'
+    per_step = k * gibbs if options.get("persistent") else 8 * 5 + k * gibbs
+    monkeypatch.setattr(fast_rbm, "AHEAD_BYTES", 2 * per_step * 4)   # 2 steps of float32
+    settings = {"lr": 0.1, "batch_size": 8, "epochs": 3, "random_state": 0, "verbose": 1,
+                **options}
+    fast = RBM(5, **settings).fit(x)
+    slow = RBM(5, fast=False, **settings).fit(x)
+    out = capsys.readouterr().out
+    assert out.count("pseudo_likelihood") == 6                # the monitor ran in both
+    for a, b in zip(fast._params(), slow._params()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert torch.equal(fast.random_state_.get_state(), slow.random_state_.get_state())
+    if options.get("persistent"):
+        assert torch.equal(fast._chain, slow._chain)
+
+
+def test_draw_ahead_gives_each_step_its_own_numbers_across_refills_and_epochs():
+    from lamina.fast.rbm import DrawAhead
+
+    g, h = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    ahead = DrawAhead(torch.empty(0), per_step=6, steps_per_epoch=3, budget=2 * 6 * 4)
+    assert ahead.rows == 2
+    for epoch in range(2):
+        assert torch.equal(torch.rand(4, generator=g), torch.rand(4, generator=h))  # shuffle
+        for _ in range(3):
+            for shape in ((2, 2), (1, 2)):
+                assert torch.equal(ahead.take(shape, g), torch.rand(shape, generator=h))
+            ahead.step_done()
+    assert torch.equal(g.get_state(), h.get_state())
+
+
+def test_the_plan_gathers_batches_into_the_fused_step_and_leaves_nothing_behind():
+    rbm = RBM(3, batch_size=4, random_state=0)
+    rbm.reset_parameters(5)
+    x = torch.ones(8, 5)
+    with plan_for(rbm, x):
+        step = rbm._cd_step
+        assert rbm._batch_buffer(x).data_ptr() == step.v_pos.data_ptr()
+        assert step.ahead.steps_per_epoch == 2
+    assert not {"_cd_step", "_batch_buffer"} & set(vars(rbm))
+    assert rbm._batch_buffer(x).shape == (4, 5)
