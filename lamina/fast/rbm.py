@@ -43,10 +43,12 @@ from torch import Tensor
 
 from lamina.fast import threads
 
-__all__ = ["AHEAD_BYTES", "DrawAhead", "FusedContrastiveDivergence", "plan_for"]
+__all__ = ["AHEAD_BYTES", "AHEAD_STEPS", "DrawAhead", "FusedContrastiveDivergence", "plan_for"]
 
 #: Memory for the uniforms drawn ahead (16 MiB: 63 steps of a 784-256 RBM on batches of 64).
 AHEAD_BYTES = 16 * 2**20
+#: At most this many steps drawn ahead (beyond it the gain is flat; each step keeps views).
+AHEAD_STEPS = 64
 
 
 class DrawAhead:
@@ -56,7 +58,8 @@ class DrawAhead:
     the numbers of ``s`` steps as one ``(s, per_step)`` block gives each step the very
     numbers it would draw itself. Drawing ahead stops at the epoch's last full batch: what
     the epoch draws next (a partial batch's textbook step, the next shuffle, the monitor)
-    reads the stream where the textbook run does.
+    reads the stream where the textbook run does. This holds for the CPU's generator (a
+    Mersenne twister read in order), not for CUDA's.
 
     Args:
         like: a tensor of the dtype and device of the draws.
@@ -76,7 +79,8 @@ class DrawAhead:
                  budget: int | None = None):
         budget = AHEAD_BYTES if budget is None else budget
         self.per_step, self.steps_per_epoch = per_step, steps_per_epoch
-        self.rows = max(1, min(steps_per_epoch, budget // (per_step * like.element_size())))
+        self.rows = max(1, min(steps_per_epoch, AHEAD_STEPS,
+                               budget // (per_step * like.element_size())))
         self.block = like.new_empty(self.rows * per_step)
         self.offset = self.end = 0
         self.steps = 0                                     # full steps taken so far
@@ -243,11 +247,16 @@ def plan_for(rbm, v: Tensor) -> Iterator[None]:
         False
     """
     rows = min(rbm.batch_size, len(v))
-    with threads.for_products(v.shape[1] * rbm.n_hidden * rows, v.device):
+    with threads.for_products(v.shape[1] * rbm.n_hidden * rows, v.device) as count:
         if rows < rbm.batch_size:                        # no full batch (PCD's chain is one)
             yield
             return
-        step = FusedContrastiveDivergence(rbm, rows, steps_per_epoch=len(v) // rows)
+        # Drawing ahead saves hand-overs between serial work and multi-thread products; on
+        # one thread it only adds bookkeeping. CUDA's generator numbers a tensor's elements
+        # by launch, so there one block would not give each step its own numbers.
+        ahead = v.device.type == "cpu" and count > 1
+        step = FusedContrastiveDivergence(rbm, rows,
+                                          steps_per_epoch=len(v) // rows if ahead else None)
         rbm._cd_step = step
         rbm._batch_buffer = lambda data: step.v_pos
         try:

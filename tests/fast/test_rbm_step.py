@@ -1,5 +1,7 @@
 """The fused contrastive-divergence step (lamina.fast.rbm) against the textbook step."""
 
+import contextlib
+
 import pytest
 import torch
 
@@ -85,6 +87,15 @@ def test_uniforms_drawn_ahead_leave_the_stream_where_the_textbook_does(options, 
     and the generator's state all match the textbook run's."""
     import lamina.fast.rbm as fast_rbm
 
+    @contextlib.contextmanager
+    def two_threads(multiply_adds, device):             # as for a large RBM
+        yield 2
+
+    takes = []
+    monkeypatch.setattr(fast_rbm.threads, "for_products", two_threads)
+    monkeypatch.setattr(fast_rbm.DrawAhead, "take",
+                        lambda self, *a, take=fast_rbm.DrawAhead.take: takes.append(1)
+                        or take(self, *a))
     x = _data(rows=45)
     k, gibbs = options.get("k", 1), 8 * (7 + 5)              # one Gibbs step: v' and h'
     per_step = k * gibbs if options.get("persistent") else 8 * 5 + k * gibbs
@@ -95,6 +106,7 @@ def test_uniforms_drawn_ahead_leave_the_stream_where_the_textbook_does(options, 
     slow = RBM(5, fast=False, **settings).fit(x)
     out = capsys.readouterr().out
     assert out.count("pseudo_likelihood") == 6                # the monitor ran in both
+    assert len(takes) == 3 * 5 * (2 * options.get("k", 1) + (not options.get("persistent")))
     for a, b in zip(fast._params(), slow._params()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     assert torch.equal(fast.random_state_.get_state(), slow.random_state_.get_state())
@@ -117,13 +129,19 @@ def test_draw_ahead_gives_each_step_its_own_numbers_across_refills_and_epochs():
     assert torch.equal(g.get_state(), h.get_state())
 
 
-def test_the_plan_gathers_batches_into_the_fused_step_and_leaves_nothing_behind():
-    rbm = RBM(3, batch_size=4, random_state=0)
-    rbm.reset_parameters(5)
-    x = torch.ones(8, 5)
+@pytest.mark.parametrize("visible, hidden", [(5, 3), (100, 200)])
+def test_the_plan_gathers_batches_into_the_fused_step_and_leaves_nothing_behind(visible, hidden):
+    """Uniforms are drawn ahead only where the products run on several threads (100 x 200 x
+    64 = 1.28 million multiply-adds; 5 x 3 x 64 runs on one)."""
+    rbm = RBM(hidden, batch_size=64, random_state=0)
+    rbm.reset_parameters(visible)
+    x = torch.ones(130, visible)
     with plan_for(rbm, x):
         step = rbm._cd_step
         assert rbm._batch_buffer(x).data_ptr() == step.v_pos.data_ptr()
-        assert step.ahead.steps_per_epoch == 2
+        several = hidden == 200 and torch.get_num_threads() > 1
+        assert (step.ahead is not None) == several
+        if several:
+            assert step.ahead.steps_per_epoch == 2
     assert not {"_cd_step", "_batch_buffer"} & set(vars(rbm))
-    assert rbm._batch_buffer(x).shape == (4, 5)
+    assert rbm._batch_buffer(x).shape == (64, visible)

@@ -1,0 +1,98 @@
+"""One contrastive-divergence step of a 784-256 RBM: textbook, fused, fused with draws ahead.
+
+Times, interleaved in one process in blocks of ``--block`` steps for ``--seconds``:
+
+* ``textbook``: :meth:`lamina.unsupervised.RBM._cd_step` (``fast=False``'s step);
+* ``fused``: :class:`lamina.fast.rbm.FusedContrastiveDivergence` drawing each step's uniforms;
+* ``fused_ahead``: the same step with :class:`lamina.fast.rbm.DrawAhead`, as ``fit`` runs it.
+
+Each variant trains its own PCD-1 RBM on the same binarized batch. A virtual machine may
+switch between a fast and a slow state while it runs (on the 2-core VM of
+``docs/benchmarks.md`` the hand-over between serial work and two-thread products slows
+down); the script reports the median microseconds per step over all blocks and, when the
+blocks fall into two groups, per state (a round is "slow" when its three blocks together
+took more than ``--slow`` times the fastest round's).
+
+Run it from the repository root::
+
+    python benchmarks/rbm_step.py --seconds 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import torch
+
+import lamina
+from lamina.fast.rbm import FusedContrastiveDivergence
+from lamina.unsupervised import RBM
+
+
+def _rbm(visible: int, hidden: int, batch: int) -> RBM:
+    rbm = RBM(hidden, persistent=True, k=1, lr=0.05, batch_size=batch, random_state=0)
+    rbm.reset_parameters(visible)
+    rbm._chain = torch.zeros(batch, hidden)
+    return rbm
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--block", type=int, default=128, help="steps per timed block")
+    parser.add_argument("--visible", type=int, default=784)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--slow", type=float, default=1.2,
+                        help="a round is slow when its three blocks took this x the fastest")
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    v = (torch.rand(args.batch, args.visible) > 0.6).float()
+    shape = (args.visible, args.hidden, args.batch)
+    textbook = _rbm(*shape)
+    fused = FusedContrastiveDivergence(_rbm(*shape), args.batch)
+    ahead = FusedContrastiveDivergence(_rbm(*shape), args.batch, steps_per_epoch=10**9)
+    variants = {"textbook": lambda: textbook._cd_step(v, 0.05),
+                "fused": lambda: fused(v, 0.05),
+                "fused_ahead": lambda: ahead(v, 0.05)}
+    for step in variants.values():                       # warm-up: allocator, threads
+        for _ in range(20):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    end = time.perf_counter() + args.seconds
+    while time.perf_counter() < end:
+        for name, step in variants.items():
+            start = time.perf_counter()
+            for _ in range(args.block):
+                step()
+            times[name].append((time.perf_counter() - start) / args.block * 1e6)
+
+    print(f"machine    {platform.platform()}, {platform.processor() or platform.machine()}")
+    print(f"versions   Python {platform.python_version()}, torch {torch.__version__}, "
+          f"lamina {lamina.__version__}; torch threads {torch.get_num_threads()}")
+    print(f"RBM        {args.visible}-{args.hidden}, PCD-1, batches of {args.batch}; "
+          f"{len(times['textbook'])} rounds of {args.block} steps each")
+    totals = [sum(round_) for round_ in zip(*times.values())]
+    slow = [t > args.slow * min(totals) for t in totals]
+    groups = {"all": [True] * len(slow), "fast state": [not s for s in slow], "slow state": slow}
+    print(f"{'us per step (median)':22s}"
+          + "".join(f"{f'{g} ({sum(m)})':>18s}" for g, m in groups.items()))
+    for name, series in times.items():
+        row = ""
+        for mask in groups.values():
+            picked = [t for t, m in zip(series, mask) if m]
+            row += f"{statistics.median(picked):18.0f}" if picked else f"{'-':>18s}"
+        print(f"{name:22s}{row}")
+    for name in ("fused", "fused_ahead"):
+        ratios = [t / b for t, b in zip(times[name], times["textbook"])]
+        print(f"{name} / textbook, median of rounds: {statistics.median(ratios):.3f}")
+    ratios = [a / f for a, f in zip(times["fused_ahead"], times["fused"])]
+    print(f"fused_ahead / fused, median of rounds: {statistics.median(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()
