@@ -62,7 +62,7 @@ class Perceptron(Model):
 
     def decision_function(self, x: Tensor) -> Tensor:
         """``w~ . x~`` for each sample of ``x`` (a tensor of shape ``(N, features)``)."""
-        x = x.reshape(len(x), -1).to(self.weight.dtype)
+        x = x.reshape(x.shape[0], -1).to(self.weight.dtype)   # batch kept symbolic
         return x @ self.weight[1:] + self.weight[0]
 
     def forward(self, x: Tensor) -> Tensor:
