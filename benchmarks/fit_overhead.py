@@ -145,9 +145,9 @@ def run_slicing(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y
     """One epoch over ``x[perm[i:i + batch_size]]`` slices; one host read at the end."""
     model.train()
     n = len(x)
-    loss_sum = torch.zeros((), dtype=torch.float64)
-    correct = torch.zeros((), dtype=torch.int64)
-    perm = torch.randperm(n)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)   # no sync per step
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    perm = torch.randperm(n, device=x.device)
     for i in range(0, n, batch_size):
         idx = perm[i:i + batch_size]
         _step(model, opt, x[idx], y[idx], loss_sum, correct)
@@ -159,8 +159,8 @@ def run_dataloader(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor
     """One epoch of the tutorial loop over ``DataLoader(TensorDataset(x, y), shuffle=True)``."""
     model.train()
     loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
-    loss_sum = torch.zeros((), dtype=torch.float64)
-    correct = torch.zeros((), dtype=torch.int64)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
     for xb, yb in loader:
         _step(model, opt, xb, yb, loss_sum, correct)
     n = len(loader.dataset)
