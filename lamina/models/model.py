@@ -21,10 +21,11 @@ from lamina.models.keras_api import KerasAPI
 from lamina.models.logits import fold
 from lamina.training import binding
 from lamina.training.history import History
+from lamina.training.inference import predict
 from lamina.training.outputs import Head, Heads, rename_weighted, resolve_heads
 from lamina.training.precision import resolve_precision
 from lamina.training.structured import is_multi_io
-from lamina.training.trainer import Trainer, predict
+from lamina.training.trainer import Trainer
 
 __all__ = ["Model", "resolve_device"]
 

@@ -10,12 +10,14 @@ the discriminative fine-tuning of ULMFiT. The groups keep their ratios through s
 from __future__ import annotations
 
 import fnmatch
+import functools
+import inspect
 
 from torch import nn
 
 from lamina.errors import message
 
-__all__ = ["parameter_groups", "bind"]
+__all__ = ["parameter_groups", "bind", "needs_closure"]
 
 
 def _layer_names(model: nn.Module) -> dict[int, list[str]]:
@@ -131,3 +133,21 @@ def bind(optimizer, model: nn.Module, multipliers: dict[str, float] | None) -> N
             optimizer.state[param] = state[param]
     optimizer._lamina_bound = True
     optimizer._lamina_multipliers = multipliers
+
+
+def needs_closure(optimizer) -> bool:
+    """Whether ``optimizer.step`` requires a closure re-evaluating the loss (``LBFGS``).
+
+    Example:
+        >>> import torch
+        >>> needs_closure(torch.optim.LBFGS([torch.zeros(1, requires_grad=True)]))
+        True
+    """
+    return _requires_closure(getattr(type(optimizer), "step", None) or optimizer.step)
+
+
+@functools.cache
+def _requires_closure(step) -> bool:
+    """Read once per optimizer class: the training step asks on every batch."""
+    closure = inspect.signature(step).parameters.get("closure")
+    return closure is not None and closure.default is inspect.Parameter.empty

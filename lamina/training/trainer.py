@@ -4,15 +4,14 @@
 The data come from :func:`lamina.training.data.prepare` in one call; the loss and metric
 sums stay on the device (:mod:`lamina.training.accumulators`); the machine's decisions
 (kernels, layout, compiled steps) are the execution plan's (:mod:`lamina.fast`), made once
-at the start of each call.
+at the start of each call. The epochs of a ``fit`` run in :mod:`lamina.training.epochs`,
+prediction in :mod:`lamina.training.inference`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
-import inspect
 import warnings
 
 import numpy as np
@@ -27,15 +26,11 @@ from lamina.errors import LaminaWarning, message
 from lamina.fast.plan import DEFAULT_SETTINGS, Settings, plan_for
 from lamina.training import binding
 from lamina.training.accumulators import Accumulators, HeadAccumulators, RunningLogs
-from lamina.training.data import (
-    ArrayData,
-    check_fit_arguments,
-    check_input_shape,
-    first_embedding,
-    make_data,
-    prepare,
-)
+from lamina.training.binding import needs_closure
+from lamina.training.data import check_fit_arguments, prepare
+from lamina.training.epochs import EpochLoop
 from lamina.training.history import History
+from lamina.training.inference import predict
 from lamina.training.outputs import Head, Heads
 from lamina.training.penalties import Penalties
 from lamina.training.precision import MixedPrecision
@@ -43,23 +38,6 @@ from lamina.training.resume import RunState, restore_training_state, save_traini
 from lamina.training.structured import is_multi_io, prepare_structured
 
 __all__ = ["Trainer", "predict", "needs_closure"]
-
-
-def needs_closure(optimizer) -> bool:
-    """Whether ``optimizer.step`` requires a closure re-evaluating the loss (``LBFGS``).
-
-    Example:
-        >>> needs_closure(torch.optim.LBFGS([torch.zeros(1, requires_grad=True)]))
-        True
-    """
-    return _requires_closure(getattr(type(optimizer), "step", None) or optimizer.step)
-
-
-@functools.cache
-def _requires_closure(step) -> bool:
-    """Read once per optimizer class: the training step asks on every batch."""
-    closure = inspect.signature(step).parameters.get("closure")
-    return closure is not None and closure.default is inspect.Parameter.empty
 
 
 class Trainer:
@@ -303,8 +281,8 @@ class Trainer:
                 save_training_state(checkpoint, self, run, history, callbacks, fit_args,
                                     extra=extra)
 
-        loop = _Loop(self, data, val, batch_size, shuffle, cbs,
-                     saver if checkpoint is not None else None, checkpoint_every)
+        loop = EpochLoop(self, data, val, batch_size, shuffle, cbs,
+                         saver if checkpoint is not None else None, checkpoint_every)
         try:
             with self._plan(training=True) as self.plan, \
                     (parallel.wrapped() if parallel is not None else contextlib.nullcontext()):
@@ -407,62 +385,3 @@ def _detached(out):
     if isinstance(out, Tensor):
         return out.detach()
     return tuple(o.detach() for o in out)
-
-
-class _Loop:
-    """The epochs of one ``fit``: run, validate, report to the callbacks, checkpoint."""
-
-    def __init__(self, trainer: Trainer, data, val, batch_size: int, shuffle: bool,
-                 cbs: CallbackList, saver, checkpoint_every: int | None):
-        self.trainer, self.data, self.val, self.cbs = trainer, data, val, cbs
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.saver, self.checkpoint_every = saver, checkpoint_every
-        self.batch_cbs = cbs if (cbs.wants("on_train_batch_begin")
-                                 or cbs.wants("on_train_batch_end")) else None
-
-    def run(self, run: RunState, epochs: int, history: History) -> None:
-        trainer, model = self.trainer, self.trainer.model
-        while run.epoch < epochs and not model.stop_training:
-            epoch = run.epoch
-            self.cbs.on_epoch_begin(epoch)
-            logs = trainer.run_epoch(self.data, self.batch_size, self.shuffle, run,
-                                     self.batch_cbs, self.saver, self.checkpoint_every)
-            if self.val is not None:
-                val_logs = trainer.validate(self.val, self.batch_size)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            self.cbs.on_epoch_end(epoch, logs)
-            run.epoch, run.step = epoch + 1, 0
-            if self.saver is not None:
-                self.saver()
-        if model.stop_training:
-            history.stop_reason = (model.stop_reason
-                                   or f"stopped by a callback after epoch {run.epoch}")
-        else:
-            history.stop_reason = f"max epochs reached ({epochs})"
-
-
-def predict(model: nn.Module, x, *, batch_size: int = 256, device=None, step=None,
-            settings: Settings = DEFAULT_SETTINGS) -> np.ndarray:
-    """Run ``model`` over ``x`` in eval mode and no-grad, batch by batch; return numpy."""
-    batch_size = check_positive_int("batch_size", batch_size, "predict")
-    if device is None:
-        param = next(model.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-    data = make_data(x, None, owner="predict", batch_size=batch_size, device=device,
-                     ids=first_embedding(model), allow_empty=True)
-    if isinstance(data, ArrayData) and hasattr(model, "built"):
-        if not model.built:
-            model.build(data.sample_shape)
-        check_input_shape(model, data.sample_shape, "predict")
-    step = step if step is not None else model
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), plan_for(model, torch.device(device), settings,
-                                       training=False) as plan:
-            outs = [step(plan.batch(xb)) for xb, _ in data.batches(batch_size)]
-    finally:
-        model.train(was_training)
-    if not outs:  # no samples: an empty array of the model's per-sample output shape
-        return np.empty((0, *(getattr(model, "output_shape", None) or ())), dtype=np.float32)
-    return torch.cat(outs).cpu().numpy()

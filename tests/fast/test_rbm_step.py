@@ -120,7 +120,7 @@ def test_draw_ahead_gives_each_step_its_own_numbers_across_refills_and_epochs():
     g, h = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     ahead = DrawAhead(torch.empty(0), per_step=6, steps_per_epoch=3, budget=2 * 6 * 4)
     assert ahead.rows == 2
-    for epoch in range(2):
+    for _ in range(2):                                        # epochs
         assert torch.equal(torch.rand(4, generator=g), torch.rand(4, generator=h))  # shuffle
         for _ in range(3):
             for shape in ((2, 2), (1, 2)):
