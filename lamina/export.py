@@ -109,9 +109,8 @@ def _check_textbook(model: nn.Module) -> None:
 
 class _Entry(nn.Module):
     """What the exporter traces: ``function(*inputs)``, with ``module``'s sub-modules,
-    parameters and buffers registered here under their own names. ``torch.export`` reaches
-    sub-modules by attribute, which a property of the same name would hide (as
-    ``Functional.layers``, a list over the sub-module ``layers``)."""
+    parameters and buffers registered here under their own names (``function`` may be a
+    method other than ``forward``, such as an autoencoder's ``encode``)."""
 
     def __init__(self, module: nn.Module, function):
         super().__init__()

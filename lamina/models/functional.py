@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from lamina._validation import check_positive_int
 from lamina.errors import LaminaWarning, message
@@ -21,6 +21,7 @@ from lamina.layers.base import Layer
 from lamina.layers.input_spec import format_shape
 from lamina.layers.serialization import layer_from_config, layer_to_config
 from lamina.layers.symbolic import Input, Node, SymbolicTensor, call_symbolic
+from lamina.models.layer_dict import LayerDict
 from lamina.models.logits import final_activation, without_activation
 from lamina.models.model import Model
 from lamina.training.tensors import to_tensor
@@ -84,8 +85,9 @@ class Functional(Model):
     inputs (``forward(x1, x2)`` or ``forward([x1, x2])``) and several outputs (returned
     as a tuple). Every layer is built when it is called on a symbolic tensor, so the model
     is built, and ``summary()`` works, as soon as it exists. ``model.layers`` lists the
-    layers in execution order; their weights are keyed by layer name
-    (``layers.<name>.weight``).
+    layers in execution order (a :class:`~lamina.models.layer_dict.LayerDict`: indexed and
+    sliced as a list, and the child module ``layers`` that ``get_submodule`` and
+    ``torch.export`` walk); their weights are keyed by layer name (``layers.<name>.weight``).
 
     ``fit``, ``evaluate`` and ``predict`` take several inputs (and targets) as lists in the
     model's order or as dicts keyed by the inputs' (outputs' layers') names; ``compile``
@@ -154,9 +156,7 @@ class Functional(Model):
         if unused:
             warnings.warn(f"Model '{self.name}': inputs {unused} are not used by any output.",
                           LaminaWarning, stacklevel=3)
-        # Registered as the child "layers" (weights keyed ``layers.<name>.*``); the
-        # ``layers`` property below returns them as a list.
-        self._modules["layers"] = nn.ModuleDict(modules)
+        self.layers = LayerDict(modules)                # weights keyed ``layers.<name>.*``
         self._refs = refs
         self._n_slots = len(refs)
         self._outputs = tuple(slot[id(t)] for t in outs)
@@ -168,11 +168,6 @@ class Functional(Model):
         self._fusable = (not self._multi_out and last is not None
                          and last[3] == self._outputs[0] and not last[2]
                          and final_activation(last[0]) is not None)
-
-    @property
-    def layers(self) -> list[Layer]:
-        """The model's layers, each once, in execution order."""
-        return list(self._modules["layers"].values())
 
     # -- running --------------------------------------------------------------------------
     def forward(self, *inputs):
