@@ -24,7 +24,7 @@ class LayerDict(nn.ModuleDict):
 
     Example:
         >>> from lamina import layers
-        >>> stack = LayerDict({"d1": layers.Dense(4), "d2": layers.Dense(2)})
+        >>> stack = LayerDict({"d1": layers.Dense(4, name="d1"), "d2": layers.Dense(2, name="d2")})
         >>> [layer.name for layer in stack[-1:]], stack["d1"] is stack[0]
         (['d2'], True)
     """
