@@ -28,6 +28,8 @@ import time
 
 import torch
 
+from lamina.experiments._report import machine_description
+
 #: Rows copied per call: 32 x 784 = 25,088 numbers, below ATen's grain size, so one thread.
 _ROWS = 32
 
@@ -68,9 +70,8 @@ def main() -> None:
         rows.append((_median_us(nothing, product, 100), _median_us(product, rewrite, 100),
                      _median_us(rewrite, rewrite, 100)))
 
-    print(f"machine    {platform.platform()}, {platform.processor() or platform.machine()}")
-    print(f"versions   Python {platform.python_version()}, torch {torch.__version__}; "
-          f"torch threads {torch.get_num_threads()}")
+    print(f"machine    {platform.platform()}")
+    print(f"running    {machine_description()}")
     print(f"{len(rows)} samples of 100 repeats each, us (median)")
     fastest = min(after for _, after, _ in rows)
     slow = [after > args.slow * fastest for _, after, _ in rows]

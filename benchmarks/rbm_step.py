@@ -27,7 +27,7 @@ import time
 
 import torch
 
-import lamina
+from lamina.experiments._report import machine_description
 from lamina.fast.rbm import FusedContrastiveDivergence
 from lamina.unsupervised import RBM
 
@@ -71,9 +71,8 @@ def main() -> None:
                 step()
             times[name].append((time.perf_counter() - start) / args.block * 1e6)
 
-    print(f"machine    {platform.platform()}, {platform.processor() or platform.machine()}")
-    print(f"versions   Python {platform.python_version()}, torch {torch.__version__}, "
-          f"lamina {lamina.__version__}; torch threads {torch.get_num_threads()}")
+    print(f"machine    {platform.platform()}")
+    print(f"running    {machine_description()}")
     print(f"RBM        {args.visible}-{args.hidden}, PCD-1, batches of {args.batch}; "
           f"{len(times['textbook'])} rounds of {args.block} steps each")
     totals = [sum(round_) for round_ in zip(*times.values())]
