@@ -37,7 +37,7 @@ from lamina.training.precision import MixedPrecision
 from lamina.training.resume import RunState, restore_training_state, save_training_state
 from lamina.training.structured import is_multi_io, prepare_structured
 
-__all__ = ["Trainer", "predict", "needs_closure"]
+__all__ = ["Trainer"]
 
 
 class Trainer:

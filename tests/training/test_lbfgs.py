@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import lamina as lm
-from lamina.training.trainer import needs_closure
+from lamina.training.binding import needs_closure
 
 
 def _data(n=64, seed=0):
