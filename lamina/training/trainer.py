@@ -26,7 +26,6 @@ from lamina.errors import LaminaWarning, message
 from lamina.fast.plan import DEFAULT_SETTINGS, Settings, plan_for
 from lamina.training import binding
 from lamina.training.accumulators import Accumulators, HeadAccumulators, RunningLogs
-from lamina.training.binding import needs_closure
 from lamina.training.data import check_fit_arguments, prepare
 from lamina.training.epochs import EpochLoop
 from lamina.training.history import History
@@ -131,7 +130,7 @@ class Trainer:
         """One optimization step: forward, loss, backward, update (``forward_loss``: a
         compiled twin of :meth:`forward_loss`)."""
         forward_loss = forward_loss or self.forward_loss
-        if needs_closure(self.optimizer):
+        if binding.needs_closure(self.optimizer):
             self.closure_step(x, y, forward_loss)
             return
         out, loss, reg = forward_loss(x, y)
