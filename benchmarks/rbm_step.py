@@ -4,13 +4,16 @@ Times, interleaved in one process in blocks of ``--block`` steps for ``--seconds
 
 * ``textbook``: :meth:`lamina.unsupervised.RBM._cd_step` (``fast=False``'s step);
 * ``fused``: :class:`lamina.fast.rbm.FusedContrastiveDivergence` drawing each step's uniforms;
-* ``fused_ahead``: the same step with :class:`lamina.fast.rbm.DrawAhead`, as ``fit`` runs it.
+* ``fused_ahead_torch``: the same step with :class:`lamina.fast.rbm.DrawAhead`, its blocks
+  drawn by torch's ``uniform_``;
+* ``fused_ahead``: the same, its blocks drawn by :func:`lamina.fast.draws.uniform_` (lamina's
+  C twister where a C compiler is at hand: the same numbers), as ``fit`` runs it.
 
 Each variant trains its own PCD-1 RBM on the same binarized batch. A virtual machine may
 switch between a fast and a slow state while it runs (on the 2-core VM of
 ``docs/benchmarks.md`` the hand-over between serial work and two-thread products slows
 down); the script reports the median microseconds per step over all blocks and, when the
-blocks fall into two groups, per state (a round is "slow" when its three blocks together
+blocks fall into two groups, per state (a round is "slow" when its blocks together
 took more than ``--slow`` times the fastest round's).
 
 Run it from the repository root::
@@ -28,7 +31,8 @@ import time
 import torch
 
 from lamina.experiments._report import machine_description
-from lamina.fast.rbm import FusedContrastiveDivergence
+from lamina.fast import draws
+from lamina.fast.rbm import DrawAhead, FusedContrastiveDivergence
 from lamina.unsupervised import RBM
 
 
@@ -47,7 +51,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--slow", type=float, default=1.2,
-                        help="a round is slow when its three blocks took this x the fastest")
+                        help="a round is slow when its blocks took this x the fastest")
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -56,8 +60,12 @@ def main() -> None:
     textbook = _rbm(*shape)
     fused = FusedContrastiveDivergence(_rbm(*shape), args.batch)
     ahead = FusedContrastiveDivergence(_rbm(*shape), args.batch, steps_per_epoch=10**9)
+    ahead_torch = FusedContrastiveDivergence(_rbm(*shape), args.batch, steps_per_epoch=10**9)
+    ahead_torch.ahead = DrawAhead(ahead_torch.rbm.weight, ahead.ahead.per_step, 10**9,
+                                  fill=lambda block, g: block.uniform_(generator=g))
     variants = {"textbook": lambda: textbook._cd_step(v, 0.05),
                 "fused": lambda: fused(v, 0.05),
+                "fused_ahead_torch": lambda: ahead_torch(v, 0.05),
                 "fused_ahead": lambda: ahead(v, 0.05)}
     for step in variants.values():                       # warm-up: allocator, threads
         for _ in range(20):
@@ -73,6 +81,8 @@ def main() -> None:
 
     print(f"machine    {platform.platform()}")
     print(f"running    {machine_description()}")
+    kernel = "lamina's C twister" if draws.native_kernel() else "torch (no C compiler)"
+    print(f"draws      fused_ahead's blocks: {kernel}")
     print(f"RBM        {args.visible}-{args.hidden}, PCD-1, batches of {args.batch}; "
           f"{len(times['textbook'])} rounds of {args.block} steps each")
     totals = [sum(round_) for round_ in zip(*times.values())]
@@ -86,11 +96,11 @@ def main() -> None:
             picked = [t for t, m in zip(series, mask) if m]
             row += f"{statistics.median(picked):18.0f}" if picked else f"{'-':>18s}"
         print(f"{name:22s}{row}")
-    for name in ("fused", "fused_ahead"):
-        ratios = [t / b for t, b in zip(times[name], times["textbook"])]
-        print(f"{name} / textbook, median of rounds: {statistics.median(ratios):.3f}")
-    ratios = [a / f for a, f in zip(times["fused_ahead"], times["fused"])]
-    print(f"fused_ahead / fused, median of rounds: {statistics.median(ratios):.3f}")
+    pairs = [("fused", "textbook"), ("fused_ahead", "textbook"), ("fused_ahead_torch", "fused"),
+             ("fused_ahead", "fused_ahead_torch")]
+    for name, base in pairs:
+        ratios = [t / b for t, b in zip(times[name], times[base])]
+        print(f"{name} / {base}, median of rounds: {statistics.median(ratios):.3f}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ the start of each ``fit``/``evaluate``/``predict``, how they run fastest here:
   CUDA graphs);
 * :mod:`lamina.fast.plan`: the execution plan that puts them together for one call;
 * :mod:`lamina.fast.rbm`: the RBM's fused contrastive-divergence step (same draws, same
-  values), installed for the length of one RBM ``fit``.
+  values), installed for the length of one RBM ``fit``;
+* :mod:`lamina.fast.draws`, :mod:`lamina.fast.native`: ``torch.rand``'s numbers from a C copy
+  of the CPU generator's Mersenne twister, built on first use where a C compiler is at hand.
 
 ``model.compile(..., fast=False)`` switches all of it off: the textbook path.
 

@@ -15,8 +15,9 @@ allocated once per ``fit``:
   gradient is never materialized; the biases use ``addmv_``;
 * the mini-batch is gathered straight into the upper half of ``[v; v']`` (no copy);
 * binary units take their uniforms from :class:`DrawAhead`: the numbers of many steps in one
-  ``uniform_`` call, so the threads of the products wait less between them (the
-  measurements are in ``docs/benchmarks.md``).
+  call of :func:`lamina.fast.draws.uniform_` (torch's stream, drawn by a vectorized C loop
+  where a C compiler is at hand), so the threads of the products wait less between them
+  (the measurements are in ``docs/benchmarks.md``).
 
 The values equal the textbook step's up to float rounding (the products sum in another
 order); :func:`plan_for` installs it on the instance for the length of one ``fit`` and only
@@ -36,12 +37,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
 
-from lamina.fast import threads
+from lamina.fast import draws, threads
 
 __all__ = ["AHEAD_BYTES", "AHEAD_STEPS", "DrawAhead", "FusedContrastiveDivergence", "plan_for"]
 
@@ -52,7 +53,7 @@ AHEAD_STEPS = 64
 
 
 class DrawAhead:
-    """The uniforms of the coming steps of an epoch, drawn by one ``uniform_`` call.
+    """The uniforms of the coming steps of an epoch, drawn by one :func:`draws.uniform_` call.
 
     ``torch.rand`` fills a tensor from the generator's stream in memory order, so drawing
     the numbers of ``s`` steps as one ``(s, per_step)`` block gives each step the very
@@ -66,6 +67,8 @@ class DrawAhead:
         per_step: uniforms one step takes.
         steps_per_epoch: full batches per epoch (the steps that take their numbers here).
         budget: bytes for the block. Defaults to :data:`AHEAD_BYTES`.
+        fill: ``fill(block, generator)`` draws the block's uniforms in place. Defaults to
+            :func:`lamina.fast.draws.uniform_`.
 
     Example:
         >>> g, h = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
@@ -76,8 +79,10 @@ class DrawAhead:
     """
 
     def __init__(self, like: Tensor, per_step: int, steps_per_epoch: int,
-                 budget: int | None = None):
+                 budget: int | None = None,
+                 fill: Callable[[Tensor, torch.Generator], Tensor] = draws.uniform_):
         budget = AHEAD_BYTES if budget is None else budget
+        self.fill = fill
         self.per_step, self.steps_per_epoch = per_step, steps_per_epoch
         self.rows = max(1, min(steps_per_epoch, AHEAD_STEPS,
                                budget // (per_step * like.element_size())))
@@ -91,7 +96,7 @@ class DrawAhead:
         if self.offset == self.end:                        # a step's start: draw ahead
             left = self.steps_per_epoch - self.steps % self.steps_per_epoch
             self.end = min(self.rows, left) * self.per_step
-            self.block[:self.end].uniform_(generator=generator)
+            self.fill(self.block[:self.end], generator)
             self.offset = 0
         key = (self.offset, tuple(shape))
         out = self._views.get(key)
