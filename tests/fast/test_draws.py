@@ -1,6 +1,7 @@
 """lamina.fast.draws: torch.rand's numbers from lamina's C twister, checked against torch's."""
 
 import contextlib
+import subprocess
 
 import pytest
 import torch
@@ -24,9 +25,17 @@ def needs_kernel():
         pytest.skip("no C compiler here: lamina draws with torch's uniform_")
 
 
-def test_a_machine_with_a_c_compiler_builds_and_uses_the_kernel():
-    if native.compiler() is None:
+def test_a_machine_whose_c_compiler_works_builds_and_uses_the_kernel(tmp_path):
+    command = native.compiler()
+    if command is None:
         pytest.skip("no C compiler here")
+    source = tmp_path / "probe.c"
+    source.write_text("int lamina_probe(void) { return 1; }\n")
+    try:
+        subprocess.run([*command, "-shared", "-fPIC", "-o", str(tmp_path / "probe.so"),
+                        str(source)], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip("the C compiler here cannot build a shared library")
     assert native.load() is not None
     assert draws.native_kernel() is not None
 
