@@ -58,8 +58,10 @@ def load() -> ctypes.CDLL | None:
         >>> load() is load()
         True
     """
+    if os.environ.get("LAMINA_NATIVE", "1") == "0" or os.name != "posix":
+        return None
     command = compiler()
-    if os.environ.get("LAMINA_NATIVE", "1") == "0" or os.name != "posix" or command is None:
+    if command is None:
         return None
     with tempfile.TemporaryDirectory(prefix="lamina-native-") as folder:
         target = os.path.join(folder, "kernels.so")
